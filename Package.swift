@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "cnclip-swift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cnclip", targets: ["cnclip"]),
+        .library(name: "CNClip", targets: ["Tensor", "Checkpoint", "Tokenizer", "Imaging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        // System libraries from Debian (see Makefile `deps`).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CWebP", path: "Sources/CWebP", providers: [.apt(["libwebp-dev"])]),
+        .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
+
+        // The engine and the model inputs.
+        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "Checkpoint", dependencies: [
+            "Tensor", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        .target(name: "Tokenizer", resources: [.copy("Resources/vocab.txt")]),
+        .target(name: "Imaging", dependencies: ["Tensor", "CJPEG", "CPNG", "CWebP", "CGIF"]),
+
+        .executableTarget(name: "cnclip", dependencies: [
+            "Tensor", "Checkpoint", "Tokenizer", "Imaging",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests: fixtures made by Scripts/fixtures from the reference, read through TestSupport.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Tensor", "TestSupport"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor", "TestSupport"]),
+    ]
+)

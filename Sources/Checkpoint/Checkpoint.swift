@@ -1,0 +1,1 @@
+// The Checkpoint module; see ../../../shared/DESIGN.md.

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `cnclip`: Chinese-CLIP in Swift. Subcommands are named after the reference's scripts.
+@main
+struct CNClip: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cnclip",
+        abstract: "Chinese-CLIP image–text features, retrieval, zero-shot classification and finetuning on the CPU.",
+        subcommands: []
+    )
+}
