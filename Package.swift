@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "cnclip", targets: ["cnclip"]),
-        .library(name: "CNClip", targets: ["Tensor", "Checkpoint", "Tokenizer", "Imaging"]),
+        .library(name: "CNClip", targets: ["Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,8 +29,12 @@ let package = Package(
         .target(name: "Tokenizer", resources: [.copy("Resources/vocab.txt")]),
         .target(name: "Imaging", dependencies: ["Tensor", "CJPEG", "CPNG", "CWebP", "CGIF"]),
 
+        // The towers.
+        .target(name: "Models", dependencies: ["Tensor", "Checkpoint", "Tokenizer", "Imaging"],
+                resources: [.copy("Resources/model_configs")]),
+
         .executableTarget(name: "cnclip", dependencies: [
-            "Tensor", "Checkpoint", "Tokenizer", "Imaging",
+            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -40,5 +44,6 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Tensor", "TestSupport"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "TestSupport"]),
     ]
 )
