@@ -7,6 +7,7 @@
 /// 4. per word: `str.lower()` (with final sigma), NFD, drop category Mn;
 /// 5. split each word around punctuation (ASCII symbols and categories P*), each punctuation character a token.
 public struct BasicTokenizer: Sendable {
+    /// A basic tokenizer (it has no settings: lower-casing is always on, as in the reference).
     public init() {}
 
     /// The basic tokens of `text`.
@@ -40,10 +41,12 @@ public struct BasicTokenizer: Sendable {
                 }
             } else if Self.isCJKIdeograph(value) {
                 finishWord()
+                word.append(scalar)
                 if Self.isCJKCompatibilityIdeograph(value) {
-                    splitWord([scalar], scratch: &pieces, body)
+                    finishWord()
                 } else {
-                    body([scalar][...])
+                    body(word[...])
+                    word.removeAll(keepingCapacity: true)
                 }
             } else if value == 0xFFFD {
                 continue
@@ -65,7 +68,8 @@ public struct BasicTokenizer: Sendable {
     private func splitWord(_ word: [Unicode.Scalar], scratch: inout [Unicode.Scalar],
                            _ body: (ArraySlice<Unicode.Scalar>) -> Void) {
         if word.allSatisfy(\.isASCII) {
-            scratch = word.map(PythonUnicode.asciiLowercased)
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: word.lazy.map(PythonUnicode.asciiLowercased))
         } else {
             scratch = PythonUnicode.nfd(PythonUnicode.lowercased(word))
             scratch.removeAll { PythonUnicode.generalCategory($0) == .nonspacingMark }

@@ -1,7 +1,9 @@
 /// The reference's text tokenizer (`FullTokenizer` + `tokenize`): basic tokenisation, WordPiece, then
 /// `[CLS] … [SEP]` framing, truncation and zero padding to a context length.
 public struct Tokenizer: Sendable {
+    /// The first stage: cleaning, CJK splitting, lower-casing, accent stripping, punctuation splitting.
     public let basic = BasicTokenizer()
+    /// The second stage: word pieces and their ids.
     public let wordPiece: WordPieceTokenizer
     /// The ids of `[CLS]` and `[SEP]`; padding is id 0.
     public let classID: Int, separatorID: Int

@@ -5,6 +5,7 @@ public struct WordPieceTokenizer: Sendable {
     /// The reference's `max_input_chars_per_word`.
     public static let maximumScalarsPerWord = 200
 
+    /// The vocabulary pieces are looked up in.
     public let vocabulary: Vocabulary
     /// The id of `[UNK]`.
     public let unknownID: Int
