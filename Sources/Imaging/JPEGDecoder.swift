@@ -1,0 +1,44 @@
+import CJPEG
+
+/// JPEG through libjpeg-turbo with its defaults, as Pillow decodes it: grey → L, YCbCr → RGB,
+/// CMYK/YCCK → CMYK with Adobe's inverted polarity undone (Pillow always assumes it).
+enum JPEGDecoder {
+    static func decode(_ bytes: UnsafeRawBufferPointer, name: String) throws -> DecodedImage {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            throw ImagingError.empty(file: name)
+        }
+        var info = cnclip_jpeg_info()
+        var message = [CChar](repeating: 0, count: Int(JMSG_LENGTH_MAX))
+        try check(cnclip_jpeg_decode(base, UInt(bytes.count), nil, 0, &info, &message), message, name)
+        let warnings = try ImageDecoder.checkSize(width: Int(info.width), height: Int(info.height), name: name)
+        let mode: PixelMode
+        switch info.components {
+        case 1: mode = .grey
+        case 3: mode = .rgb
+        case 4: mode = .cmyk
+        default: throw ImagingError.unsupported(file: name, reason: "JPEG with \(info.components) components")
+        }
+        let width = Int(info.width), height = Int(info.height)
+        var samples = [UInt8](repeating: 0, count: width * height * mode.channels)
+        let status = samples.withUnsafeMutableBufferPointer { out in
+            cnclip_jpeg_decode(base, UInt(bytes.count), out.baseAddress, out.count, &info, &message)
+        }
+        try check(status, message, name)
+        if mode == .cmyk {
+            for i in samples.indices { samples[i] = 255 &- samples[i] }
+        }
+        return DecodedImage(width: width, height: height, mode: mode, format: .jpeg, samples: samples,
+                            warnings: warnings)
+    }
+
+    private static func check(_ status: Int32, _ message: [CChar], _ name: String) throws {
+        switch status {
+        case 0: return
+        case 2: throw ImagingError.truncated(file: name)
+        case 3: throw ImagingError.unsupported(file: name, reason: "JPEG component count")
+        default:
+            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw ImagingError.corrupt(file: name, reason: status == 4 ? "JPEG output larger than its header says" : text)
+        }
+    }
+}
