@@ -11,7 +11,8 @@ enum GIFDecoder {
         var position = 0
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer, name: String) throws -> DecodedImage {
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ limits: SizeLimit) throws -> DecodedImage {
+        let name = limits.name
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             throw ImagingError.empty(file: name)
         }
@@ -29,12 +30,13 @@ enum GIFDecoder {
             }, &error) else {
                 throw failure(error, name)
             }
-            defer { DGifCloseFile(gif, nil) }
-            return try readFirstFrame(gif, name: name)
+            defer { _ = DGifCloseFile(gif, nil) }
+            return try readFirstFrame(gif, limits)
         }
     }
 
-    private static func readFirstFrame(_ gif: UnsafeMutablePointer<GifFileType>, name: String) throws -> DecodedImage {
+    private static func readFirstFrame(_ gif: UnsafeMutablePointer<GifFileType>, _ limits: SizeLimit) throws -> DecodedImage {
+        let name = limits.name
         var transparency: Int?
         while true {
             var record = UNDEFINED_RECORD_TYPE
@@ -52,7 +54,7 @@ enum GIFDecoder {
                 }
             case IMAGE_DESC_RECORD_TYPE:
                 guard DGifGetImageDesc(gif) == GIF_OK else { throw failure(gif.pointee.Error, name) }
-                return try readImage(gif, transparency: transparency, name: name)
+                return try readImage(gif, transparency: transparency, limits)
             case TERMINATE_RECORD_TYPE:
                 throw ImagingError.corrupt(file: name, reason: "GIF holds no image")
             default:
@@ -62,12 +64,13 @@ enum GIFDecoder {
     }
 
     private static func readImage(_ gif: UnsafeMutablePointer<GifFileType>, transparency: Int?,
-                                  name: String) throws -> DecodedImage {
+                                  _ limits: SizeLimit) throws -> DecodedImage {
+        let name = limits.name
         let desc = gif.pointee.Image
         let left = Int(desc.Left), top = Int(desc.Top), frameWidth = Int(desc.Width), frameHeight = Int(desc.Height)
         let width = max(Int(gif.pointee.SWidth), left + frameWidth)
         let height = max(Int(gif.pointee.SHeight), top + frameHeight)
-        let warnings = try ImageDecoder.checkSize(width: width, height: height, name: name)
+        let warnings = try limits.check(width: width, height: height)
         let palette = neededPalette(desc.ColorMap) ?? neededPalette(gif.pointee.SColorMap)
         var samples = [UInt8](repeating: UInt8(truncatingIfNeeded: transparency ?? 0), count: width * height)
         var line = [GifPixelType](repeating: 0, count: max(frameWidth, 1))

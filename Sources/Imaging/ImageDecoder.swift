@@ -7,28 +7,30 @@ public enum ImageDecoder {
     /// Pillow refuses images with more pixels than this (`2 * MAX_IMAGE_PIXELS`) before decoding them.
     public static let maxPixels = 2 * warningPixels
 
-    /// Reads and decodes the file at `url`; errors name its path.
-    public static func decode(contentsOf url: URL) throws -> DecodedImage {
+    /// Reads and decodes the file at `url`; errors name its path. Images over `maxPixels` are refused unread.
+    public static func decode(contentsOf url: URL, maxPixels: Int = maxPixels) throws -> DecodedImage {
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
             throw ImagingError.unreadable(file: url.path, reason: error.localizedDescription)
         }
-        return try decode(data, name: url.path)
+        return try decode(data, name: url.path, maxPixels: maxPixels)
     }
 
-    /// Decodes encoded bytes; `name` labels errors and warnings.
-    public static func decode(_ data: Data, name: String = "<memory>") throws -> DecodedImage {
+    /// Decodes encoded bytes; `name` labels errors and warnings. Images whose header announces more than
+    /// `maxPixels` pixels are refused before any pixel buffer is allocated (a lower limit suits fuzzing).
+    public static func decode(_ data: Data, name: String = "<memory>", maxPixels: Int = maxPixels) throws -> DecodedImage {
         guard !data.isEmpty else { throw ImagingError.empty(file: name) }
         guard let format = format(of: data) else { throw ImagingError.unknownFormat(file: name) }
+        let limits = SizeLimit(name: name, maxPixels: maxPixels)
         return try data.withUnsafeBytes { bytes in
             switch format {
-            case .jpeg: return try JPEGDecoder.decode(bytes, name: name)
-            case .png: return try PNGDecoder.decode(bytes, name: name)
-            case .webp: return try WebPDecoder.decode(bytes, name: name)
-            case .gif: return try GIFDecoder.decode(bytes, name: name)
-            case .bmp: return try BMPDecoder.decode(bytes, name: name)
+            case .jpeg: return try JPEGDecoder.decode(bytes, limits)
+            case .png: return try PNGDecoder.decode(bytes, limits)
+            case .webp: return try WebPDecoder.decode(bytes, limits)
+            case .gif: return try GIFDecoder.decode(bytes, limits)
+            case .bmp: return try BMPDecoder.decode(bytes, limits)
             }
         }
     }
@@ -44,9 +46,15 @@ public enum ImageDecoder {
         if starts(Array("BM".utf8)) { return .bmp }
         return nil
     }
+}
 
-    /// Refuses empty or over-limit sizes before any pixel buffer exists; returns Pillow's warning when one applies.
-    static func checkSize(width: Int, height: Int, name: String) throws -> [String] {
+/// The file name decoders put in errors, and the size check they run on the header before allocating.
+struct SizeLimit {
+    let name: String
+    let maxPixels: Int
+
+    /// Refuses empty or over-limit sizes; returns Pillow's warning when it would warn.
+    func check(width: Int, height: Int) throws -> [String] {
         guard width > 0, height > 0 else {
             throw ImagingError.corrupt(file: name, reason: "image size \(width)x\(height) is empty")
         }
@@ -54,9 +62,9 @@ public enum ImageDecoder {
         if overflow || pixels > maxPixels {
             throw ImagingError.decompressionBomb(file: name, width: width, height: height, limit: maxPixels)
         }
-        if pixels > warningPixels {
-            return ["\(name): image size \(width)x\(height) exceeds \(warningPixels) pixels (Pillow warns of a possible "
-                    + "decompression bomb)"]
+        if pixels > ImageDecoder.warningPixels {
+            return ["\(name): image size \(width)x\(height) exceeds \(ImageDecoder.warningPixels) pixels (Pillow "
+                    + "warns of a possible decompression bomb)"]
         }
         return []
     }

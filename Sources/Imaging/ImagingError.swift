@@ -25,7 +25,9 @@ public enum ImagingError: Error, Equatable, CustomStringConvertible {
         case let .truncated(file): return "\(file): image file is truncated"
         case let .corrupt(file, reason): return "\(file): corrupt image: \(reason)"
         case let .decompressionBomb(file, width, height, limit):
-            return "\(file): image size \(width)x\(height) (\(width * height) pixels) exceeds the limit of \(limit) pixels, "
+            let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+            return "\(file): image size \(width)x\(height) (\(overflow ? "too many" : String(pixels)) pixels) exceeds the "
+                + "limit of \(limit) pixels, "
                 + "could be a decompression bomb"
         case let .unreadable(file, reason): return "\(file): cannot read: \(reason)"
         case let .invalidSize(width, height): return "invalid output image size \(width)x\(height)"

@@ -3,14 +3,15 @@ import CJPEG
 /// JPEG through libjpeg-turbo with its defaults, as Pillow decodes it: grey → L, YCbCr → RGB,
 /// CMYK/YCCK → CMYK with Adobe's inverted polarity undone (Pillow always assumes it).
 enum JPEGDecoder {
-    static func decode(_ bytes: UnsafeRawBufferPointer, name: String) throws -> DecodedImage {
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ limits: SizeLimit) throws -> DecodedImage {
+        let name = limits.name
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             throw ImagingError.empty(file: name)
         }
         var info = cnclip_jpeg_info()
         var message = [CChar](repeating: 0, count: Int(JMSG_LENGTH_MAX))
         try check(cnclip_jpeg_decode(base, UInt(bytes.count), nil, 0, &info, &message), message, name)
-        let warnings = try ImageDecoder.checkSize(width: Int(info.width), height: Int(info.height), name: name)
+        let warnings = try limits.check(width: Int(info.width), height: Int(info.height))
         let mode: PixelMode
         switch info.components {
         case 1: mode = .grey

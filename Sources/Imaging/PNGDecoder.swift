@@ -4,7 +4,8 @@ import CPNG
 /// 16-bit grey → I (with a warning: the reference clips it to white), RGB/RGBA (16-bit keep the high byte),
 /// palette → P (tRNS ignored for pixels), 8-bit grey+alpha → LA, 16-bit grey+alpha → RGBA.
 enum PNGDecoder {
-    static func decode(_ bytes: UnsafeRawBufferPointer, name: String) throws -> DecodedImage {
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ limits: SizeLimit) throws -> DecodedImage {
+        let name = limits.name
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             throw ImagingError.empty(file: name)
         }
@@ -12,7 +13,7 @@ enum PNGDecoder {
         var message = [CChar](repeating: 0, count: 256)
         var paletteEntries = [UInt8](repeating: 0, count: 768)
         try check(cnclip_png_decode(base, bytes.count, nil, 0, &paletteEntries, &info, &message), message, name)
-        var warnings = try ImageDecoder.checkSize(width: Int(info.width), height: Int(info.height), name: name)
+        var warnings = try limits.check(width: Int(info.width), height: Int(info.height))
         let width = Int(info.width), height = Int(info.height)
         let depth = Int(info.bitDepth)
         let mode: PixelMode
