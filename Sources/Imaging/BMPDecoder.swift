@@ -11,8 +11,8 @@ enum BMPDecoder {
         [0, 0, 0, 0]: ([2, 1, 0, 3], true),
     ]
 
-    static func decode(_ bytes: UnsafeRawBufferPointer, _ limits: SizeLimit) throws -> DecodedImage {
-        let name = limits.name
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ context: DecodeContext) throws -> DecodedImage {
+        let name = context.name
         let reader = ByteReader(bytes: bytes, name: name)
         let dataOffset = Int(try reader.u32(at: 10))
         let headerSize = Int(try reader.u32(at: 14))
@@ -44,7 +44,7 @@ enum BMPDecoder {
         default:
             throw ImagingError.unsupported(file: name, reason: "BMP header size \(headerSize)")
         }
-        let warnings = try limits.check(width: width, height: height)
+        let warnings = try context.check(width: width, height: height)
         if colors == 0 { colors = 1 << min(bits, 24) }
         var pixelOffset = dataOffset
         if pixelOffset == 14 + headerSize && bits <= 8 { pixelOffset += 4 * colors }

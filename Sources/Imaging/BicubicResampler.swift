@@ -34,6 +34,7 @@ enum BicubicResampler {
         var outputSize: Int { lines == 0 ? 0 : (lines - 1) * outLineStride + (outCount - 1) * outStep + channels }
     }
 
+    @inline(__always)
     private static func separable<Sample>(_ samples: [Sample], width: Int, height: Int, channels: Int,
                                           outWidth: Int, outHeight: Int,
                                           pass: ([Sample], Layout, ResampleCoefficients) -> [Sample]) -> [Sample] {
@@ -89,6 +90,8 @@ enum BicubicResampler {
     }
 
     /// Visits every output sample of `layout`, computing it with `mix(input, weights, firstInput, taps, inStep)`.
+    /// Always inlined so that each pass gets `mix` compiled into its loop.
+    @inline(__always)
     private static func walk<Sample, Weight>(
         _ layout: Layout, _ coefficients: ResampleCoefficients, _ input: [Sample], _ output: inout [Sample],
         _ weights: [Weight],

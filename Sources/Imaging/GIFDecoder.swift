@@ -11,11 +11,9 @@ enum GIFDecoder {
         var position = 0
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer, _ limits: SizeLimit) throws -> DecodedImage {
-        let name = limits.name
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
-            throw ImagingError.empty(file: name)
-        }
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ context: DecodeContext) throws -> DecodedImage {
+        let name = context.name
+        let base = try context.start(of: bytes)
         var source = Source(base: base, count: bytes.count)
         return try withUnsafeMutablePointer(to: &source) { sourcePointer in
             var error: Int32 = 0
@@ -31,12 +29,12 @@ enum GIFDecoder {
                 throw failure(error, name)
             }
             defer { _ = DGifCloseFile(gif, nil) }
-            return try readFirstFrame(gif, limits)
+            return try readFirstFrame(gif, context)
         }
     }
 
-    private static func readFirstFrame(_ gif: UnsafeMutablePointer<GifFileType>, _ limits: SizeLimit) throws -> DecodedImage {
-        let name = limits.name
+    private static func readFirstFrame(_ gif: UnsafeMutablePointer<GifFileType>, _ context: DecodeContext) throws -> DecodedImage {
+        let name = context.name
         var transparency: Int?
         while true {
             var record = UNDEFINED_RECORD_TYPE
@@ -54,7 +52,7 @@ enum GIFDecoder {
                 }
             case IMAGE_DESC_RECORD_TYPE:
                 guard DGifGetImageDesc(gif) == GIF_OK else { throw failure(gif.pointee.Error, name) }
-                return try readImage(gif, transparency: transparency, limits)
+                return try readImage(gif, transparency: transparency, context)
             case TERMINATE_RECORD_TYPE:
                 throw ImagingError.corrupt(file: name, reason: "GIF holds no image")
             default:
@@ -64,13 +62,13 @@ enum GIFDecoder {
     }
 
     private static func readImage(_ gif: UnsafeMutablePointer<GifFileType>, transparency: Int?,
-                                  _ limits: SizeLimit) throws -> DecodedImage {
-        let name = limits.name
+                                  _ context: DecodeContext) throws -> DecodedImage {
+        let name = context.name
         let desc = gif.pointee.Image
         let left = Int(desc.Left), top = Int(desc.Top), frameWidth = Int(desc.Width), frameHeight = Int(desc.Height)
         let width = max(Int(gif.pointee.SWidth), left + frameWidth)
         let height = max(Int(gif.pointee.SHeight), top + frameHeight)
-        let warnings = try limits.check(width: width, height: height)
+        let warnings = try context.check(width: width, height: height)
         let palette = neededPalette(desc.ColorMap) ?? neededPalette(gif.pointee.SColorMap)
         var samples = [UInt8](repeating: UInt8(truncatingIfNeeded: transparency ?? 0), count: width * height)
         var line = [GifPixelType](repeating: 0, count: max(frameWidth, 1))

@@ -23,14 +23,14 @@ public enum ImageDecoder {
     public static func decode(_ data: Data, name: String = "<memory>", maxPixels: Int = maxPixels) throws -> DecodedImage {
         guard !data.isEmpty else { throw ImagingError.empty(file: name) }
         guard let format = format(of: data) else { throw ImagingError.unknownFormat(file: name) }
-        let limits = SizeLimit(name: name, maxPixels: maxPixels)
+        let context = DecodeContext(name: name, maxPixels: maxPixels)
         return try data.withUnsafeBytes { bytes in
             switch format {
-            case .jpeg: return try JPEGDecoder.decode(bytes, limits)
-            case .png: return try PNGDecoder.decode(bytes, limits)
-            case .webp: return try WebPDecoder.decode(bytes, limits)
-            case .gif: return try GIFDecoder.decode(bytes, limits)
-            case .bmp: return try BMPDecoder.decode(bytes, limits)
+            case .jpeg: return try JPEGDecoder.decode(bytes, context)
+            case .png: return try PNGDecoder.decode(bytes, context)
+            case .webp: return try WebPDecoder.decode(bytes, context)
+            case .gif: return try GIFDecoder.decode(bytes, context)
+            case .bmp: return try BMPDecoder.decode(bytes, context)
             }
         }
     }
@@ -48,10 +48,24 @@ public enum ImageDecoder {
     }
 }
 
-/// The file name decoders put in errors, and the size check they run on the header before allocating.
-struct SizeLimit {
+/// What every decoder needs besides the bytes: the file name for errors, and the pixel limit it checks on the
+/// header before allocating.
+struct DecodeContext {
     let name: String
     let maxPixels: Int
+
+    /// The first byte of the encoded data, for the C decoders.
+    func start(of bytes: UnsafeRawBufferPointer) throws -> UnsafePointer<UInt8> {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            throw ImagingError.empty(file: name)
+        }
+        return base
+    }
+
+    /// A NUL-terminated message a C decoder wrote.
+    static func text(_ message: [CChar]) -> String {
+        String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     /// Refuses empty or over-limit sizes; returns Pillow's warning when it would warn.
     func check(width: Int, height: Int) throws -> [String] {

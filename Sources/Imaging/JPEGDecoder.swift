@@ -3,15 +3,13 @@ import CJPEG
 /// JPEG through libjpeg-turbo with its defaults, as Pillow decodes it: grey → L, YCbCr → RGB,
 /// CMYK/YCCK → CMYK with Adobe's inverted polarity undone (Pillow always assumes it).
 enum JPEGDecoder {
-    static func decode(_ bytes: UnsafeRawBufferPointer, _ limits: SizeLimit) throws -> DecodedImage {
-        let name = limits.name
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
-            throw ImagingError.empty(file: name)
-        }
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ context: DecodeContext) throws -> DecodedImage {
+        let name = context.name
+        let base = try context.start(of: bytes)
         var info = cnclip_jpeg_info()
         var message = [CChar](repeating: 0, count: Int(JMSG_LENGTH_MAX))
         try check(cnclip_jpeg_decode(base, UInt(bytes.count), nil, 0, &info, &message), message, name)
-        let warnings = try limits.check(width: Int(info.width), height: Int(info.height))
+        let warnings = try context.check(width: Int(info.width), height: Int(info.height))
         let mode: PixelMode
         switch info.components {
         case 1: mode = .grey
@@ -38,7 +36,7 @@ enum JPEGDecoder {
         case 2: throw ImagingError.truncated(file: name)
         case 3: throw ImagingError.unsupported(file: name, reason: "JPEG component count")
         default:
-            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let text = DecodeContext.text(message)
             throw ImagingError.corrupt(file: name, reason: status == 4 ? "JPEG output larger than its header says" : text)
         }
     }

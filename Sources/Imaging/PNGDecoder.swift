@@ -4,16 +4,14 @@ import CPNG
 /// 16-bit grey → I (with a warning: the reference clips it to white), RGB/RGBA (16-bit keep the high byte),
 /// palette → P (tRNS ignored for pixels), 8-bit grey+alpha → LA, 16-bit grey+alpha → RGBA.
 enum PNGDecoder {
-    static func decode(_ bytes: UnsafeRawBufferPointer, _ limits: SizeLimit) throws -> DecodedImage {
-        let name = limits.name
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
-            throw ImagingError.empty(file: name)
-        }
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ context: DecodeContext) throws -> DecodedImage {
+        let name = context.name
+        let base = try context.start(of: bytes)
         var info = cnclip_png_info()
         var message = [CChar](repeating: 0, count: 256)
         var paletteEntries = [UInt8](repeating: 0, count: 768)
         try check(cnclip_png_decode(base, bytes.count, nil, 0, &paletteEntries, &info, &message), message, name)
-        var warnings = try limits.check(width: Int(info.width), height: Int(info.height))
+        var warnings = try context.check(width: Int(info.width), height: Int(info.height))
         let width = Int(info.width), height = Int(info.height)
         let depth = Int(info.bitDepth)
         let mode: PixelMode
@@ -62,7 +60,7 @@ enum PNGDecoder {
 
     private static func check(_ status: Int32, _ message: [CChar], _ name: String) throws {
         guard status != 0 else { return }
-        let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = DecodeContext.text(message)
         if text.contains("truncated") { throw ImagingError.truncated(file: name) }
         throw ImagingError.corrupt(file: name, reason: status == 4 ? "PNG rows larger than its header says" : text)
     }

@@ -3,11 +3,9 @@ import CWebP
 /// Still WebP (lossy, lossless, with alpha) through libwebp, as Pillow opens it: RGBA when the file has
 /// alpha, else RGB. Animated WebP is refused.
 enum WebPDecoder {
-    static func decode(_ bytes: UnsafeRawBufferPointer, _ limits: SizeLimit) throws -> DecodedImage {
-        let name = limits.name
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
-            throw ImagingError.empty(file: name)
-        }
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ context: DecodeContext) throws -> DecodedImage {
+        let name = context.name
+        let base = try context.start(of: bytes)
         var features = WebPBitstreamFeatures()
         let status = WebPGetFeatures(base, bytes.count, &features)
         switch status {
@@ -20,7 +18,7 @@ enum WebPDecoder {
             throw ImagingError.unsupported(file: name, reason: "animated WebP")
         }
         let width = Int(features.width), height = Int(features.height)
-        let warnings = try limits.check(width: width, height: height)
+        let warnings = try context.check(width: width, height: height)
         let mode: PixelMode = features.has_alpha != 0 ? .rgba : .rgb
         var samples = [UInt8](repeating: 0, count: width * height * mode.channels)
         let decoded = samples.withUnsafeMutableBufferPointer { out -> Bool in

@@ -18,7 +18,7 @@ final class DecoderFuzzTests: XCTestCase {
         }
     }
 
-    static let mutationsPerSeed = 120
+    static let mutationsPerSeed = 250
 
     func testMutatedImagesNeverCrash() throws {
         let manifest = try ImagingManifest.load()
