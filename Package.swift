@@ -28,9 +28,11 @@ let package = Package(
         ]),
         .target(name: "Tokenizer", resources: [.copy("Resources/vocab.txt")]),
         .target(name: "Imaging", dependencies: ["Tensor", "CJPEG", "CPNG", "CWebP", "CGIF"]),
+        .target(name: "Dataset", dependencies: ["CLMDB"]),
+        .target(name: "Retrieval", dependencies: ["Dataset"]),
 
         .executableTarget(name: "cnclip", dependencies: [
-            "Tensor", "Checkpoint", "Tokenizer", "Imaging",
+            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Dataset", "Retrieval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -40,5 +42,7 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Tensor", "TestSupport"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor", "TestSupport"]),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "TestSupport"]),
     ]
 )
