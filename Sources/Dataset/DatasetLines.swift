@@ -8,21 +8,30 @@ public struct ImageTSVLine: Sendable, Equatable {
     /// Parses a line as the reference does (Python-stripped, exactly two tab-separated fields), and also checks
     /// what the reference leaves to fail later: the id is a decimal integer and the base64 text is well formed.
     public init(parsing rawLine: String, file: String, line: Int) throws(DatasetError) {
-        let fields = rawLine.pythonStripped.split(separator: "\t", omittingEmptySubsequences: false)
-        guard fields.count == 2 else {
+        // Works on UTF-8 bytes: image lines are long, and Character-level splitting would dominate the build.
+        let bytes = rawLine.utf8
+        let needsStrip = !(bytes.first.map(Self.isPlainASCII) ?? true) || !(bytes.last.map(Self.isPlainASCII) ?? true)
+        let stripped = needsStrip ? rawLine.pythonStripped : rawLine
+        let utf8 = stripped.utf8
+        let tabs = utf8.indices.filter { utf8[$0] == 0x09 }
+        guard tabs.count == 1, let tab = tabs.first else {
             throw DatasetError.malformedLine(file: file, line: line,
-                                             reason: "expected 2 tab-separated fields (id, base64), found \(fields.count)")
+                                             reason: "expected 2 tab-separated fields (id, base64), found \(tabs.count + 1)")
         }
-        let id = String(fields[0])
+        let id = String(Substring(utf8[..<tab]))
         guard Self.isDecimalInteger(id) else {
             throw DatasetError.malformedLine(file: file, line: line, reason: "image id \"\(id)\" is not an integer")
         }
-        if let problem = Base64Check.problem(in: fields[1].utf8) {
+        let base64 = Substring(utf8[utf8.index(after: tab)...])
+        if let problem = Base64Check.problem(in: base64.utf8) {
             throw DatasetError.malformedLine(file: file, line: line, reason: "image \(id): \(problem)")
         }
         self.id = id
-        self.base64 = String(fields[1])
+        self.base64 = String(base64)
     }
+
+    /// A byte that is ASCII and not whitespace (so `strip()` cannot remove it).
+    private static func isPlainASCII(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
 
     static func isDecimalInteger(_ text: String) -> Bool {
         let digits = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
@@ -36,7 +45,9 @@ enum Base64Check {
         if bytes.isEmpty { return "empty base64 data" }
         if bytes.count % 4 != 0 { return "base64 length \(bytes.count) is not a multiple of 4" }
         var padding = 0
-        for (offset, byte) in bytes.enumerated() {
+        var offset = -1
+        for byte in bytes {
+            offset += 1
             switch byte {
             case UInt8(ascii: "="):
                 padding += 1

@@ -70,12 +70,11 @@ final class LMDBWriteTransaction {
     @discardableResult
     func put(key: [UInt8], value: [UInt8], unique: Bool = false) throws(DatasetError) -> Bool {
         guard let handle else { throw DatasetError.lmdb(path: environment.path, operation: "put", code: -1, message: "transaction closed") }
-        var keyBytes = key
-        var valueBytes = value
-        let code = keyBytes.withUnsafeMutableBytes { keyBuffer in
-            valueBytes.withUnsafeMutableBytes { valueBuffer in
-                var keyValue = MDB_val(mv_size: keyBuffer.count, mv_data: keyBuffer.baseAddress)
-                var dataValue = MDB_val(mv_size: valueBuffer.count, mv_data: valueBuffer.baseAddress)
+        // liblmdb only reads the input buffers; the mutable pointers are what its C signature asks for.
+        let code = key.withUnsafeBytes { keyBuffer in
+            value.withUnsafeBytes { valueBuffer in
+                var keyValue = MDB_val(mv_size: keyBuffer.count, mv_data: UnsafeMutableRawPointer(mutating: keyBuffer.baseAddress))
+                var dataValue = MDB_val(mv_size: valueBuffer.count, mv_data: UnsafeMutableRawPointer(mutating: valueBuffer.baseAddress))
                 return mdb_put(handle, environment.database, &keyValue, &dataValue, unique ? UInt32(MDB_NOOVERWRITE) : 0)
             }
         }
@@ -106,10 +105,9 @@ final class LMDBReadTransaction {
 
     /// The value stored under `key`, passed to `body` without copying; nil when the key is absent.
     func withValue<Result>(forKey key: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result? {
-        var keyBytes = key
         var data = MDB_val()
-        let code = keyBytes.withUnsafeMutableBytes { keyBuffer in
-            var keyValue = MDB_val(mv_size: keyBuffer.count, mv_data: keyBuffer.baseAddress)
+        let code = key.withUnsafeBytes { keyBuffer in
+            var keyValue = MDB_val(mv_size: keyBuffer.count, mv_data: UnsafeMutableRawPointer(mutating: keyBuffer.baseAddress))
             return mdb_get(handle, environment.database, &keyValue, &data)
         }
         if code == MDB_NOTFOUND { return nil }

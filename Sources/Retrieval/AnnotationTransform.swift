@@ -27,9 +27,7 @@ public enum AnnotationTransform {
                     imageToTexts.set(imageId, .list(texts))
                 }
             } catch {
-                let argument = error.argument
-                let reason = argument.typeName == "str" && !argument.pythonStr.contains(" ")
-                    ? "missing field \(argument.pythonStr)" : argument.pythonStr
+                let reason = error.isKeyError ? "missing field \"\(error.argument.pythonStr)\"" : error.argument.pythonStr
                 throw DatasetError.malformedLine(file: inputPath, line: reader.lineNumber, reason: reason)
             }
         }

@@ -3,9 +3,15 @@ import Dataset
 /// A Python exception as the reference's scripts report it: `e.args[0]` (a message, a missing key, or an errno).
 struct PythonException: Error {
     let argument: PythonValue
+    /// Whether this is a `KeyError` (then `argument` is the missing key).
+    var isKeyError = false
 
     init(_ message: String) { argument = .string(message) }
     init(errno: Int32) { argument = .int(Int64(errno)) }
+    init(missingKey: String) {
+        argument = .string(missingKey)
+        isKeyError = true
+    }
 }
 
 extension PythonValue {
@@ -14,7 +20,7 @@ extension PythonValue {
     func subscripted(_ name: String) throws(PythonException) -> PythonValue {
         switch self {
         case let .dict(dict):
-            guard let value = dict[name] else { throw PythonException(name) }
+            guard let value = dict[name] else { throw PythonException(missingKey: name) }
             return value
         case .list: throw PythonException("list indices must be integers or slices, not str")
         case .string: throw PythonException("string indices must be integers, not 'str'")
