@@ -7,6 +7,10 @@ struct CNClip: ParsableCommand {
         commandName: "cnclip",
         abstract: "Chinese-CLIP image–text features, retrieval, zero-shot classification and finetuning on the CPU.",
         subcommands: [
+            BuildLMDBCommand.self,
+            EvaluationCommand.self,
+            EvaluationTRCommand.self,
+            TransformIRAnnotationCommand.self,
             TokenizeCommand.self,
         ]
     )
