@@ -65,15 +65,13 @@ public struct Checkpoint: Sendable {
         return .dict(entries + otherEntries, ordered: false)
     }
 
-    /// Reads a `.pt` or `.safetensors` file (told apart by content: torch files are ZIP archives).
+    /// Reads a `.pt` or `.safetensors` file, told apart by content (torch files are ZIP archives, safetensors
+    /// headers are JSON) and then by extension.
     public static func load(contentsOf url: URL) throws -> Checkpoint {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw CheckpointError.unreadableFile(path: url.path, reason: error.localizedDescription)
-        }
-        if CheckpointFormat(url: url) == .safetensors && !data.starts(with: [0x50, 0x4B]) {
+        let data = try MappedFile.contents(of: url)
+        let isZip = data.starts(with: [0x50, 0x4B])
+        let looksLikeSafetensors = data.count > 8 && data[data.startIndex + 8] == UInt8(ascii: "{")
+        if !isZip && (CheckpointFormat(url: url) == .safetensors || looksLikeSafetensors) {
             let (stateDict, metadata) = try SafeTensors.read(data, path: url.path)
             return Checkpoint(safetensors: stateDict, metadata: metadata)
         }

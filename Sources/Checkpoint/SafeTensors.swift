@@ -9,13 +9,7 @@ public enum SafeTensors {
 
     /// The tensors (in data order) and metadata of the file at `url`, memory-mapped.
     public static func read(contentsOf url: URL) throws -> (stateDict: StateDict, metadata: [String: String]) {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw CheckpointError.unreadableFile(path: url.path, reason: error.localizedDescription)
-        }
-        return try read(data, path: url.path)
+        try read(MappedFile.contents(of: url), path: url.path)
     }
 
     /// The tensors (in data order) and metadata of a safetensors file's bytes; `path` names it in errors.

@@ -25,6 +25,8 @@ public final class StoredStorage: Sendable {
 public struct StoredTensor: Sendable, Equatable {
     /// Largest element count a view that repeats storage elements (a zero stride) may expand to.
     public static let maximumRepeatedViewCount = 1 << 24
+    /// Most dimensions a tensor may have (torch's own limit).
+    public static let maximumRank = 64
 
     /// The storage this tensor views.
     public let storage: StoredStorage
@@ -45,6 +47,9 @@ public struct StoredTensor: Sendable, Equatable {
     /// A view over `storage`. Throws a description of the problem (used by readers to name the file) when the
     /// layout is negative, overflows, or addresses elements beyond the storage.
     public init(storage: StoredStorage, offset: Int, shape: [Int], strides: [Int]) throws(TensorLayoutError) {
+        guard shape.count <= Self.maximumRank else {
+            throw TensorLayoutError("tensor has \(shape.count) dimensions, more than \(Self.maximumRank)")
+        }
         guard shape.count == strides.count else {
             throw TensorLayoutError("size \(shape) and stride \(strides) differ in length")
         }
@@ -99,22 +104,18 @@ public struct StoredTensor: Sendable, Equatable {
         try self.init(dtype: .int64, shape: shape, contiguousBytes: bytes)
     }
 
-    /// The elements' bytes in row-major order, in the stored dtype.
+    /// The elements' bytes in row-major order, in the stored dtype (a slice: index from its `startIndex`).
     public func contiguousBytes() -> Data {
         let size = dtype.byteSize
         if isContiguous {
             let start = storage.bytes.startIndex + offset * size
-            return storage.bytes.subdata(in: start ..< start + count * size)
+            return storage.bytes[start ..< start + count * size]  // a view, no copy
         }
         var result = Data(count: count * size)
         result.withUnsafeMutableBytes { out in
             storage.bytes.withUnsafeBytes { source in
                 guard let destination = out.baseAddress, let base = source.baseAddress else { return }
-                var written = 0
-                forEachStorageIndex { index in
-                    (destination + written).copyMemory(from: base + index * size, byteCount: size)
-                    written += size
-                }
+                gather(into: destination, from: base)
             }
         }
         return result
@@ -171,20 +172,35 @@ public struct StoredTensor: Sendable, Equatable {
         return (0..<count).map { bytes.loadLittleEndian(Double.self, at: bytes.startIndex + $0 * 8) }
     }
 
-    /// Calls `body` with the storage index of each element in row-major order.
-    private func forEachStorageIndex(_ body: (Int) -> Void) {
-        let total = count
-        guard total > 0 else { return }
-        var index = [Int](repeating: 0, count: shape.count)
-        var position = offset
-        for _ in 0..<total {
-            body(position)
-            var axis = shape.count - 1
+    /// Copies the elements row-major into `destination`, one innermost row at a time (a single copy when the
+    /// innermost stride is 1).
+    private func gather(into destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer) {
+        let size = dtype.byteSize
+        guard count > 0 else { return }
+        guard let rowLength = shape.last, let rowStride = strides.last else {
+            destination.copyMemory(from: source + offset * size, byteCount: size)
+            return
+        }
+        let outer = Array(shape.dropLast()), outerStrides = Array(strides.dropLast())
+        var index = [Int](repeating: 0, count: outer.count)
+        var rowStart = offset, written = 0
+        for _ in 0 ..< count / rowLength {
+            if rowStride == 1 {
+                (destination + written).copyMemory(from: source + rowStart * size, byteCount: rowLength * size)
+            } else {
+                for column in 0 ..< rowLength {
+                    (destination + written + column * size)
+                        .copyMemory(from: source + (rowStart + column * rowStride) * size, byteCount: size)
+                }
+            }
+            written += rowLength * size
+            // Advance the outer index like an odometer.
+            var axis = outer.count - 1
             while axis >= 0 {
                 index[axis] += 1
-                position += strides[axis]
-                if index[axis] < shape[axis] { break }
-                position -= strides[axis] * shape[axis]
+                rowStart += outerStrides[axis]
+                if index[axis] < outer[axis] { break }
+                rowStart -= outerStrides[axis] * outer[axis]
                 index[axis] = 0
                 axis -= 1
             }

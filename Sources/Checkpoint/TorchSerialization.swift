@@ -5,13 +5,7 @@ import Foundation
 public enum TorchSerialization {
     /// The object saved in the `.pt` file at `url` (a memory-mapped read: tensors view the file's bytes).
     public static func read(contentsOf url: URL) throws -> PickleValue {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw CheckpointError.unreadableFile(path: url.path, reason: error.localizedDescription)
-        }
-        return try read(data, path: url.path)
+        try read(MappedFile.contents(of: url), path: url.path)
     }
 
     /// The object saved in `data`, the bytes of a `.pt` file (`path` names it in errors).

@@ -1,3 +1,6 @@
+#if canImport(CZlib)
+import CZlib  // zlib, which ZIPFoundation links on Linux: its crc32 is several times faster than a table loop
+#endif
 import Foundation
 import ZIPFoundation
 
@@ -137,7 +140,14 @@ func crc32(of data: Data) -> UInt32 {
     var start = data.startIndex
     while start < data.endIndex {
         let end = min(start + (1 << 30), data.endIndex)
+        #if canImport(CZlib)
+        checksum = data[start ..< end].withUnsafeBytes { raw in
+            UInt32(truncatingIfNeeded: CZlib.crc32(UInt(checksum), raw.bindMemory(to: UInt8.self).baseAddress,
+                                                   UInt32(raw.count)))
+        }
+        #else
         checksum = data[start ..< end].crc32(checksum: checksum)
+        #endif
         start = end
     }
     return checksum

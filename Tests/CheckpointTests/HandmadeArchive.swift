@@ -63,3 +63,22 @@ func crc32Reference(_ bytes: [UInt8]) -> UInt32 {
     }
     return ~crc
 }
+
+extension HandmadeArchive {
+    /// The members (name, bytes) of a stored ZIP, read from its central directory (no ZIP64, no checks: fixtures only).
+    static func members(of data: Data) -> [(String, [UInt8])] {
+        let bytes = [UInt8](data)
+        func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
+        func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
+        guard let end = (0 ... bytes.count - 22).reversed().first(where: { u32($0) == 0x0605_4B50 }) else { return [] }
+        var cursor = u32(end + 16), result: [(String, [UInt8])] = []
+        for _ in 0 ..< u16(end + 10) {
+            let size = u32(cursor + 24), nameLength = u16(cursor + 28), local = u32(cursor + 42)
+            let name = String(decoding: bytes[cursor + 46 ..< cursor + 46 + nameLength], as: UTF8.self)
+            let start = local + 30 + u16(local + 26) + u16(local + 28)
+            result.append((name, Array(bytes[start ..< start + size])))
+            cursor += 46 + nameLength + u16(cursor + 30) + u16(cursor + 32)
+        }
+        return result
+    }
+}
