@@ -83,9 +83,14 @@ public struct StoredTensor: Sendable, Equatable {
 
     /// A contiguous tensor over `bytes` (row-major, little-endian, exactly `count * dtype.byteSize` long).
     public init(dtype: StoredDType, shape: [Int], contiguousBytes bytes: Data) throws(TensorLayoutError) {
-        let expected = shape.reduce(1, *) * dtype.byteSize
-        guard shape.allSatisfy({ $0 >= 0 }), bytes.count == expected else {
-            throw TensorLayoutError("\(dtype) tensor of size \(shape) needs \(expected) bytes, got \(bytes.count)")
+        var expected: Int? = shape.allSatisfy({ $0 >= 0 }) ? dtype.byteSize : nil
+        for extent in shape {
+            guard let running = expected else { break }
+            let (product, overflow) = running.multipliedReportingOverflow(by: extent)
+            expected = overflow ? nil : product
+        }
+        guard let expected, bytes.count == expected else {
+            throw TensorLayoutError("\(dtype) tensor of size \(shape) does not fit its \(bytes.count) bytes")
         }
         try self.init(storage: StoredStorage(dtype: dtype, bytes: bytes), offset: 0, shape: shape,
                       strides: Tensor.contiguousStrides(shape))
@@ -107,6 +112,7 @@ public struct StoredTensor: Sendable, Equatable {
     /// The elements' bytes in row-major order, in the stored dtype (a slice: index from its `startIndex`).
     public func contiguousBytes() -> Data {
         let size = dtype.byteSize
+        guard count > 0 else { return Data() }  // an empty tensor's offset may lie anywhere
         if isContiguous {
             let start = storage.bytes.startIndex + offset * size
             return storage.bytes[start ..< start + count * size]  // a view, no copy

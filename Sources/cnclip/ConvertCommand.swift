@@ -40,6 +40,7 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         let options = CheckpointConversion.Options(precision: half ? .half : toFloat ? .float : .keep,
                                                    stripOptimizer: stripOptimizer, forceZip64: forceZip64)
+        FileHandle.standardError.write(Data("cnclip convert: \(input) -> \(output)\n".utf8))
         let written = try CheckpointConversion.convert(URL(fileURLWithPath: input), to: URL(fileURLWithPath: output),
                                                        options: options)
         let summary: [String: Any] = [

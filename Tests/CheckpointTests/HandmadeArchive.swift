@@ -11,12 +11,12 @@ enum HandmadeArchive {
     }
 
     /// A pickle of `{'w': tensor}` whose float32 storage claims `count` elements and whose tensor is 1-D of
-    /// `size` elements (default: `count`).
-    static func tensorPickle(count: Int, size: Int? = nil) -> [UInt8] {
+    /// `size` elements (default: `count`) from storage element `offset`.
+    static func tensorPickle(count: Int, size: Int? = nil, offset: Int = 0) -> [UInt8] {
         var p: [UInt8] = [0x80, 0x02, 0x7D, 0x28] + string("w")
         p += global("torch._utils", "_rebuild_tensor_v2") + [0x28, 0x28] + string("storage")
         p += global("torch", "FloatStorage") + string("0") + string("cpu") + long(count) + [0x74, 0x51]
-        p += [0x4B, 0x00] + long(size ?? count) + [0x85, 0x4B, 0x01, 0x85, 0x89]
+        p += long(offset) + long(size ?? count) + [0x85, 0x4B, 0x01, 0x85, 0x89]
         p += global("collections", "OrderedDict") + [0x29, 0x52, 0x74, 0x52, 0x75, 0x2E]
         return p
     }

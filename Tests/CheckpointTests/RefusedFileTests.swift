@@ -74,6 +74,16 @@ final class RefusedFileTests: XCTestCase {
         }
     }
 
+    func testEmptyTensorMayStartPastItsStorage() throws {
+        // Found by the libFuzzer harness: an empty view's offset is not bounded by its storage (torch allows it).
+        let archive = HandmadeArchive.torch(pickle: HandmadeArchive.tensorPickle(count: 2, size: 0, offset: 1000),
+                                            storage: [UInt8](repeating: 0, count: 8))
+        let tensor = try XCTUnwrap(TorchSerialization.read(archive, path: "empty.pt")["w"]?.tensorValue)
+        XCTAssertEqual(tensor.shape, [0])
+        XCTAssertEqual(tensor.contiguousBytes(), Data())
+        XCTAssertEqual(tensor.floatValues(), [])
+    }
+
     func testSelfContainingListIsRefusedNotRecursedForever() {
         // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND, STOP: a list that contains itself.
         let archive = HandmadeArchive.torch(pickle: [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E], storage: nil)
@@ -89,6 +99,34 @@ final class RefusedFileTests: XCTestCase {
             XCTAssertThrowsError(try TorchSerialization.read(archive, path: "g.pt")) { error in
                 XCTAssertEqual(error as? CheckpointError, .forbiddenGlobal(path: "g.pt", module: module, name: name))
             }
+        }
+    }
+}
+
+/// Safetensors headers that lie about sizes.
+final class RefusedSafetensorsTests: XCTestCase {
+    private func file(header: String, dataBytes: Int) -> Data {
+        var bytes = HandmadeArchive.le(UInt64(header.utf8.count), 8) + Array(header.utf8)
+        bytes += [UInt8](repeating: 0, count: dataBytes)
+        return Data(bytes)
+    }
+
+    func testOverflowingShapeIsAnErrorNotATrap() {
+        let header = #"{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#
+        XCTAssertThrowsError(try SafeTensors.read(file(header: header, dataBytes: 8), path: "big.safetensors")) { error in
+            XCTAssertTrue("\(error)".contains("big.safetensors") && "\(error)".contains("tensor w"), "\(error)")
+        }
+    }
+
+    func testOffsetsPastTheDataAndHeaderPastTheFileAreNamed() {
+        let header = #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+        XCTAssertThrowsError(try SafeTensors.read(file(header: header, dataBytes: 4), path: "s.safetensors")) { error in
+            XCTAssertTrue("\(error)".contains("data_offsets [0, 8] lie outside the 4 data bytes"), "\(error)")
+        }
+        var truncated = file(header: header, dataBytes: 8)
+        truncated.removeLast(30)
+        XCTAssertThrowsError(try SafeTensors.read(truncated, path: "s.safetensors")) { error in
+            XCTAssertTrue("\(error)".contains("exceeds the file"), "\(error)")
         }
     }
 }
