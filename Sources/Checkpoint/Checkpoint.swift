@@ -88,7 +88,8 @@ public struct Checkpoint: Sendable {
         case .safetensors:
             guard optimizer == nil, otherEntries.isEmpty else {
                 throw CheckpointError.unwritableFile(
-                    path: url.path, reason: "safetensors holds tensors only, not the optimizer state or other entries")
+                    path: url.path, reason: "safetensors holds tensors only, not the optimizer state "
+                        + "(drop it first: cnclip convert --strip-optimizer)")
             }
             try SafeTensors.write(stateDict, metadata: safetensorsMetadata, to: url)
         }
