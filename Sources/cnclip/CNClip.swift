@@ -12,6 +12,7 @@ struct CNClip: ParsableCommand {
             EvaluationTRCommand.self,
             TransformIRAnnotationCommand.self,
             TokenizeCommand.self,
+            ConvertCommand.self,
         ]
     )
 }
