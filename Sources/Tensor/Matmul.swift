@@ -76,38 +76,40 @@ private struct MatrixOperand {
 /// - Throws: `TensorError.shapeMismatch` when the inner dimensions or batch sizes differ,
 ///   `TensorError.invalidShape` for operands that are not rank 2 or 3.
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws -> Tensor {
-    for operand in [a, b] where operand.rank != 2 && operand.rank != 3 {
-        throw TensorError.invalidShape(op: "matmul", shape: operand.shape, reason: "operands must be rank 2 or 3")
+    let result = Tensor(zeros: try matmulShape(a, b, transposeA: transposeA, transposeB: transposeB))
+    try matmul(a, b, transposeA: transposeA, transposeB: transposeB, into: result)
+    return result
+}
+
+/// `matmul` writing into an existing contiguous `output` (no allocation: for workspaces reused across calls).
+/// - Throws: as `matmul`, and `TensorError.shapeMismatch` when `output` has the wrong shape or is not contiguous.
+public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false, into output: Tensor) throws {
+    let expected = try matmulShape(a, b, transposeA: transposeA, transposeB: transposeB)
+    guard output.shape == expected, output.isContiguous else {
+        throw TensorError.shapeMismatch(op: "matmul output", lhs: output.shape, rhs: expected)
     }
     let left = MatrixOperand(a), right = MatrixOperand(b)
     let m = transposeA ? left.columns : left.rows
     let k = transposeA ? left.rows : left.columns
-    let kRight = transposeB ? right.columns : right.rows
     let n = transposeB ? right.rows : right.columns
-    let batched = a.rank == 3 || b.rank == 3
     let batch = max(left.batch, right.batch)
-    guard k == kRight, !(a.rank == 3 && b.rank == 3 && left.batch != right.batch) else {
-        throw TensorError.shapeMismatch(op: "matmul", lhs: a.shape, rhs: b.shape)
-    }
-    let result = Tensor(zeros: batched ? [batch, m, n] : [m, n])
-    let output = result.storage.pointer
+    let destination = output.storage.pointer + output.offset
     withExtendedLifetime((left.tensor, right.tensor)) {
         // A row-major batch times one shared matrix is one tall GEMM.
-        if batched, right.batchStride == 0, !transposeA, !left.storedTransposed, left.leadingDimension == k,
+        if expected.count == 3, right.batchStride == 0, !transposeA, !left.storedTransposed, left.leadingDimension == k,
            left.batchStride == m * k || batch == 1 {
             gemm(transposeA: false, transposeB: transposeB != right.storedTransposed, m: batch * m, n: n, k: k,
                  a: left.base, lda: left.leadingDimension, b: right.base, ldb: right.leadingDimension,
-                 beta: 0, c: output, ldc: n)
+                 beta: 0, c: destination, ldc: n)
             return
         }
         for index in 0..<batch {
             gemm(transposeA: transposeA != left.storedTransposed, transposeB: transposeB != right.storedTransposed,
                  m: m, n: n, k: k, a: left.base + index * left.batchStride, lda: left.leadingDimension,
                  b: right.base + index * right.batchStride, ldb: right.leadingDimension,
-                 beta: 0, c: output + index * m * n, ldc: n)
+                 beta: 0, c: destination + index * m * n, ldc: n)
         }
     }
-    return result
 }
 
 /// Gradients of `matmul(a, b, transposeA:, transposeB:)` with respect to `a` and `b`, given the gradient of its
@@ -129,12 +131,16 @@ public func matmulBackward(_ gradOutput: Tensor, _ a: Tensor, _ b: Tensor, trans
     return (gradA, gradB)
 }
 
+/// The output shape of `matmul(a, b, transposeA:, transposeB:)`, checking that the operands fit.
 private func matmulShape(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) throws -> [Int] {
-    guard (2...3).contains(a.rank), (2...3).contains(b.rank) else {
+    for operand in [a, b] where operand.rank != 2 && operand.rank != 3 {
+        throw TensorError.invalidShape(op: "matmul", shape: operand.shape, reason: "operands must be rank 2 or 3")
+    }
+    let m = a.shape[a.rank - (transposeA ? 1 : 2)], k = a.shape[a.rank - (transposeA ? 2 : 1)]
+    let kRight = b.shape[b.rank - (transposeB ? 1 : 2)], n = b.shape[b.rank - (transposeB ? 2 : 1)]
+    guard k == kRight, !(a.rank == 3 && b.rank == 3 && a.shape[0] != b.shape[0]) else {
         throw TensorError.shapeMismatch(op: "matmul", lhs: a.shape, rhs: b.shape)
     }
-    let m = a.shape[a.rank - (transposeA ? 1 : 2)]
-    let n = b.shape[b.rank - (transposeB ? 2 : 1)]
     let batch = a.rank == 3 ? [a.shape[0]] : b.rank == 3 ? [b.shape[0]] : []
     return batch + [m, n]
 }

@@ -45,10 +45,10 @@ private func maskedCopyMax(_ x: UnsafePointer<Float>, _ mask: UnsafePointer<Floa
         var v = loadVector(x + column)
         if let mask { v += loadVector(mask + column) }
         storeVector(v, out + column)
-        best = pointwiseMax(best, v)
+        best = best.replacing(with: v, where: v .> best)
         column += vectorWidth
     }
-    var result = best.max()
+    var result = horizontalMax(best)
     while column < length {
         let v = x[column] + (mask?[column] ?? 0)
         out[column] = v
@@ -78,7 +78,7 @@ private func exponentiateShifted(_ row: UnsafeMutablePointer<Float>, _ length: I
     return total.sum()
 }
 
-/// Multiplies `count` floats at `row` by `factor`, or adds `offset` when `factor` is nil.
+/// Multiplies `length` floats at `row` by `factor`.
 @inline(__always)
 private func scaleRow(_ row: UnsafeMutablePointer<Float>, _ length: Int, by factor: Float) {
     var column = 0
@@ -192,4 +192,13 @@ public func logSoftmaxBackward(_ gradOutput: Tensor, output y: Tensor) throws ->
         }
     }
     return gradInput
+}
+
+/// Largest lane of `vector`, by halving (no per-lane memory round trips).
+@inline(__always)
+private func horizontalMax(_ vector: FloatVector) -> Float {
+    let half = vector.lowHalf.replacing(with: vector.highHalf, where: vector.highHalf .> vector.lowHalf)
+    let quarter = half.lowHalf.replacing(with: half.highHalf, where: half.highHalf .> half.lowHalf)
+    let pair = quarter.lowHalf.replacing(with: quarter.highHalf, where: quarter.highHalf .> quarter.lowHalf)
+    return Swift.max(pair[0], pair[1])
 }

@@ -15,8 +15,11 @@ func loadVector(_ pointer: UnsafePointer<Float>) -> FloatVector {
 /// Loads `count` (< 16) floats from `pointer`, the remaining lanes set to `fill`.
 @inline(__always)
 func loadPartialVector(_ pointer: UnsafePointer<Float>, _ count: Int, fill: Float = 0) -> FloatVector {
+    // One block copy into the vector's bytes: per-lane inserts would stall on store forwarding.
     var vector = FloatVector(repeating: fill)
-    for lane in 0..<count { vector[lane] = pointer[lane] }
+    withUnsafeMutableBytes(of: &vector) { bytes in
+        bytes.baseAddress?.copyMemory(from: pointer, byteCount: count * MemoryLayout<Float>.stride)
+    }
     return vector
 }
 
@@ -29,7 +32,9 @@ func storeVector(_ vector: FloatVector, _ pointer: UnsafeMutablePointer<Float>) 
 /// Stores the first `count` (< 16) lanes of `vector` at `pointer`.
 @inline(__always)
 func storePartialVector(_ vector: FloatVector, _ pointer: UnsafeMutablePointer<Float>, _ count: Int) {
-    for lane in 0..<count { pointer[lane] = vector[lane] }
+    withUnsafeBytes(of: vector) { bytes in
+        if let base = bytes.baseAddress { UnsafeMutableRawPointer(pointer).copyMemory(from: base, byteCount: count * 4) }
+    }
 }
 
 @inline(__always)

@@ -6,6 +6,6 @@ struct CNClip: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cnclip",
         abstract: "Chinese-CLIP image–text features, retrieval, zero-shot classification and finetuning on the CPU.",
-        subcommands: []
+        subcommands: [BenchCommand.self]
     )
 }
