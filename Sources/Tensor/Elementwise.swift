@@ -34,7 +34,7 @@ private func broadcastBinary(_ a: Tensor, _ b: Tensor, op: String,
     let shape = try broadcastShape(a.shape, b.shape, op: op)
     let left = a.contiguous(), right = b.contiguous()
     let leftStrides = broadcastStrides(a.shape, to: shape), rightStrides = broadcastStrides(b.shape, to: shape)
-    let result = Tensor(zeros: shape)
+    let result = Tensor(uninitialized: shape)
     let rowLength = shape.last ?? 1
     let rows = rowLength == 0 ? 0 : result.count / rowLength
     let leftStep = leftStrides.last ?? 0, rightStep = rightStrides.last ?? 0

@@ -5,7 +5,7 @@
 @inline(__always)
 func mapElements(_ x: Tensor, grain: Int = 32_768, _ body: (FloatVector) -> FloatVector) -> Tensor {
     let input = x.contiguous()
-    let result = Tensor(zeros: x.shape)
+    let result = Tensor(uninitialized: x.shape)
     withExtendedLifetime(input) {
         let source = UnsafePointer(input.storage.pointer + input.offset)
         let destination = result.storage.pointer
@@ -30,7 +30,7 @@ func zipElements(_ a: Tensor, _ b: Tensor, op: String, grain: Int = 32_768,
                  _ body: (FloatVector, FloatVector) -> FloatVector) throws -> Tensor {
     guard a.shape == b.shape else { throw TensorError.shapeMismatch(op: op, lhs: a.shape, rhs: b.shape) }
     let left = a.contiguous(), right = b.contiguous()
-    let result = Tensor(zeros: a.shape)
+    let result = Tensor(uninitialized: a.shape)
     withExtendedLifetime((left, right)) {
         let x = UnsafePointer(left.storage.pointer + left.offset)
         let y = UnsafePointer(right.storage.pointer + right.offset)

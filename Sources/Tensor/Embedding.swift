@@ -21,7 +21,7 @@ public func embedding(ids: [Int], shape idsShape: [Int]? = nil, table: Tensor) t
     try checkIds(ids, vocabularySize: table.shape[0], op: "embedding", tableShape: table.shape)
     let dimension = table.shape[1]
     let rows = table.contiguous()
-    let result = Tensor(zeros: outerShape + [dimension])
+    let result = Tensor(uninitialized: outerShape + [dimension])
     withExtendedLifetime(rows) {
         let source = UnsafePointer(rows.storage.pointer + rows.offset), destination = result.storage.pointer
         ids.withUnsafeBufferPointer { idBuffer in

@@ -19,7 +19,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) thr
     let channels = x.shape[x.rank - 1]
     let rows = channels == 0 ? 0 : x.count / channels
     let input = x.contiguous(), w = weight.contiguous(), b = bias.contiguous()
-    let output = Tensor(zeros: x.shape)
+    let output = Tensor(uninitialized: x.shape)
     let statisticsShape = Array(x.shape.dropLast())
     let means = Tensor(zeros: statisticsShape), rstds = Tensor(zeros: statisticsShape)
     withExtendedLifetime((input, w, b)) {
@@ -89,7 +89,7 @@ public func layerNormBackward(_ gradOutput: Tensor, input x: Tensor, weight: Ten
     let rows = mean.count
     let input = x.contiguous(), dy = gradOutput.contiguous(), w = weight.contiguous()
     let mu = mean.contiguous(), r = rstd.contiguous()
-    let gradInput = Tensor(zeros: x.shape)
+    let gradInput = Tensor(uninitialized: x.shape)
     let grain = Parallel.grain(elementsPerItem: channels)
     let chunks = Parallel.chunkCount(rows, grain: grain)
     // Per-chunk partial sums for dweight and dbias, added together after the parallel pass.

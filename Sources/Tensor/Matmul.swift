@@ -76,7 +76,10 @@ private struct MatrixOperand {
 /// - Throws: `TensorError.shapeMismatch` when the inner dimensions or batch sizes differ,
 ///   `TensorError.invalidShape` for operands that are not rank 2 or 3.
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws -> Tensor {
-    let result = Tensor(zeros: try matmulShape(a, b, transposeA: transposeA, transposeB: transposeB))
+    let shape = try matmulShape(a, b, transposeA: transposeA, transposeB: transposeB)
+    // BLAS overwrites the whole output (beta = 0) unless the inner dimension is empty.
+    let inner = a.shape[a.rank - (transposeA ? 2 : 1)]
+    let result = inner > 0 ? Tensor(uninitialized: shape) : Tensor(zeros: shape)
     try matmul(a, b, transposeA: transposeA, transposeB: transposeB, into: result)
     return result
 }

@@ -97,7 +97,7 @@ private func scaleRow(_ row: UnsafeMutablePointer<Float>, _ length: Int, by fact
 public func softmax(lastAxisOf x: Tensor, additiveMask mask: Tensor? = nil) throws -> Tensor {
     let length = x.shape.last ?? 1
     let input = x.contiguous()
-    let output = Tensor(zeros: x.shape)
+    let output = Tensor(uninitialized: x.shape)
     try withExtendedLifetime(input) {
         let source = UnsafePointer(input.storage.pointer + input.offset), destination = output.storage.pointer
         try forEachSoftmaxRow(x.shape, mask: mask, op: "softmax") { row, maskRow in
@@ -117,7 +117,7 @@ public func softmaxBackward(_ gradOutput: Tensor, output y: Tensor) throws -> Te
     }
     let length = y.shape.last ?? 1
     let g = gradOutput.contiguous(), probabilities = y.contiguous()
-    let gradInput = Tensor(zeros: y.shape)
+    let gradInput = Tensor(uninitialized: y.shape)
     try withExtendedLifetime((g, probabilities)) {
         let gs = UnsafePointer(g.storage.pointer + g.offset)
         let ys = UnsafePointer(probabilities.storage.pointer + probabilities.offset)
@@ -143,7 +143,7 @@ public func softmaxBackward(_ gradOutput: Tensor, output y: Tensor) throws -> Te
 public func logSoftmax(lastAxisOf x: Tensor) -> Tensor {
     let length = x.shape.last ?? 1
     let input = x.contiguous()
-    let output = Tensor(zeros: x.shape)
+    let output = Tensor(uninitialized: x.shape)
     withExtendedLifetime(input) {
         let source = UnsafePointer(input.storage.pointer + input.offset), destination = output.storage.pointer
         try? forEachSoftmaxRow(x.shape, mask: nil, op: "logSoftmax") { row, _ in
@@ -171,7 +171,7 @@ public func logSoftmaxBackward(_ gradOutput: Tensor, output y: Tensor) throws ->
     }
     let length = y.shape.last ?? 1
     let g = gradOutput.contiguous(), logProbabilities = y.contiguous()
-    let gradInput = Tensor(zeros: y.shape)
+    let gradInput = Tensor(uninitialized: y.shape)
     try withExtendedLifetime((g, logProbabilities)) {
         let gs = UnsafePointer(g.storage.pointer + g.offset)
         let ys = UnsafePointer(logProbabilities.storage.pointer + logProbabilities.offset)

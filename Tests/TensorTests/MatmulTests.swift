@@ -26,6 +26,9 @@ final class MatmulTests: XCTestCase {
         let y = try matmul(batch, shared)
         let first = try matmul(batch.sliced(axis: 0, range: 1..<2).reshaped([4, 37]), shared)
         assertValuesClose(try y.sliced(axis: 0, range: 1..<2).toArray(), first.toArray(), tolerance: 1e-6, "shared")
+        let reused = Tensor(zeros: [3, 4, 6])
+        try matmul(batch, shared, into: reused)
+        XCTAssertEqual(reused.toArray(), y.toArray())
         let (_, dShared) = try matmulBackward(y, batch, shared)
         XCTAssertEqual(dShared.shape, [37, 6])
     }
@@ -64,6 +67,9 @@ final class MatmulTests: XCTestCase {
         assertThrows(.shapeMismatch(op: "linear", lhs: [2, 3], rhs: [4, 5])) { _ = try linear(a, weight: b, bias: nil) }
         assertThrows(.shapeMismatch(op: "linear bias", lhs: [4, 3], rhs: [5])) {
             _ = try linear(a, weight: Tensor(zeros: [4, 3]), bias: Tensor(zeros: [5]))
+        }
+        assertThrows(.shapeMismatch(op: "matmul output", lhs: [2, 4], rhs: [2, 5])) {
+            try matmul(a, Tensor(zeros: [3, 5]), into: Tensor(zeros: [2, 4]))
         }
         let error = TensorError.shapeMismatch(op: "matmul", lhs: [2, 3], rhs: [4, 5])
         XCTAssertEqual(error.description, "matmul: shapes [2, 3] and [4, 5] do not match")
