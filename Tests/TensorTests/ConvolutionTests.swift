@@ -67,10 +67,15 @@ final class ConvolutionTests: XCTestCase {
             try f.assertClose(grads.weight, "\(name)_dweight")
             try f.assertClose(grads.bias, "\(name)_dbias")
             let initialMean = try f.tensor("\(name)_running_mean"), initialVar = try f.tensor("\(name)_running_var")
-            try assertMatchesFiniteDifferences(grads.input, at: x, upstream: g, "\(name) batchNorm dx") {
-                try batchNorm2d($0, weight: w, bias: b, runningMean: initialMean.contiguous().copy(),
-                                runningVar: initialVar.contiguous().copy(), training: training).output
+            let forward: (Tensor, Tensor, Tensor) throws -> Tensor = { x, w, b in
+                try batchNorm2d(x, weight: w, bias: b, runningMean: initialMean.copy(), runningVar: initialVar.copy(),
+                                training: training).output
             }
+            try assertMatchesFiniteDifferences(grads.input, at: x, upstream: g, "\(name) batchNorm dx") { try forward($0, w, b) }
+            try assertMatchesFiniteDifferences(grads.weight, at: w, upstream: g, "\(name) batchNorm dweight") {
+                try forward(x, $0, b)
+            }
+            try assertMatchesFiniteDifferences(grads.bias, at: b, upstream: g, "\(name) batchNorm dbias") { try forward(x, w, $0) }
         }
     }
 }

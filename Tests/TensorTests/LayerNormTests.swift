@@ -20,6 +20,9 @@ final class LayerNormTests: XCTestCase {
         try assertMatchesFiniteDifferences(grads.weight, at: w, upstream: g, "layerNorm dweight") {
             try layerNorm(x, weight: $0, bias: b, eps: 1e-5).output
         }
+        try assertMatchesFiniteDifferences(grads.bias, at: b, upstream: g, "layerNorm dbias") {
+            try layerNorm(x, weight: w, bias: $0, eps: 1e-5).output
+        }
     }
 
     func testShapeErrors() {
