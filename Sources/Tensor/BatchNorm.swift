@@ -118,9 +118,11 @@ public func batchNorm2dBackward(_ gradOutput: Tensor, input x: Tensor, weight: T
         Parallel.forRanges(channels, grain: Parallel.grain(elementsPerItem: 3 * batch * plane)) { range in
             for c in range {
                 let m = means[c], invStd = invStds[c]
-                let sumG = Float(channelSums(gs, batch: batch, channels: channels, plane: plane, channel: c, mean: nil))
-                let sumGX = Float(channelSums(gs, batch: batch, channels: channels, plane: plane, channel: c, mean: nil, weights: xs))
-                let sumGNormalised = (sumGX - m * sumG) * invStd
+                let totalG = channelSums(gs, batch: batch, channels: channels, plane: plane, channel: c, mean: nil)
+                let totalGX = channelSums(gs, batch: batch, channels: channels, plane: plane, channel: c, mean: nil, weights: xs)
+                // Σ g·(x − mean) = Σ g·x − mean·Σ g, in Double so a large mean does not cancel away the digits.
+                let sumG = Float(totalG)
+                let sumGNormalised = Float((totalGX - Double(m) * totalG) * Double(invStd))
                 gradBias.storage.pointer[c] = sumG
                 gradWeight.storage.pointer[c] = sumGNormalised
                 let scaleG = gamma[c] * invStd
