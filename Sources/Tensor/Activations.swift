@@ -2,31 +2,23 @@
 /// take the upstream gradient and whatever the derivative is cheapest from (the input, or the output for
 /// tanh and sigmoid), as llm.c does.
 
-private let inverseSqrt2: Float = 0.7071067811865476
 private let inverseSqrt2Pi: Float = 0.3989422804014327
 private let quickGELUSlope: Float = 1.702
 
 /// Transcendental kernels cost ~10× a plain add per element, so they split across cores sooner.
 private let transcendentalGrain = 8_192
 
-/// GELU in the erf form BERT uses: x·Φ(x) = 0.5·x·(1 + erf(x/√2)).
+/// GELU in the erf form BERT uses: x·Φ(x) = 0.5·x·(1 + erf(x/√2)), with Φ from `vectorNormalCDF`.
 public func gelu(_ x: Tensor) -> Tensor {
-    mapElements(x, grain: transcendentalGrain) { v in
-        let half: Float = 0.5
-        let one: Float = 1
-        return half * v * (one + vectorErf(v * inverseSqrt2))
-    }
+    mapElements(x, grain: transcendentalGrain) { v in v * vectorNormalCDF(v) }
 }
 
 /// Backward of `gelu`: g·(Φ(x) + x·φ(x)).
 public func geluBackward(_ gradOutput: Tensor, input: Tensor) throws -> Tensor {
     try zipElements(gradOutput, input, op: "geluBackward", grain: transcendentalGrain) { g, v in
-        let half: Float = 0.5
-        let one: Float = 1
-        let cdf = half * (one + vectorErf(v * inverseSqrt2))
         let minusHalf: Float = -0.5
         let pdf = inverseSqrt2Pi * vectorExp(minusHalf * v * v)
-        return g * (cdf + v * pdf)
+        return g * (vectorNormalCDF(v) + v * pdf)
     }
 }
 

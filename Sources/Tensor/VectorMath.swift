@@ -143,6 +143,32 @@ public func vectorErf(_ x: FloatVector) -> FloatVector {
     return signed.replacing(with: small, where: magnitude .< 0.921875)
 }
 
+/// Φ(x), the standard normal CDF, lane by lane, to an absolute error below 3e-7 (what GELU needs).
+/// With z = |x|/√2 and t = 1/(1 + z/2), Φ(−|x|) = ½·erfc(z) ≈ t·e^(P(t) − z²), where P is a degree-8
+/// polynomial fitted here by least squares (½ folded into its constant); Φ(x) = 1 − Φ(−x) for x ≥ 0.
+/// One exp and one division, about half the work of `vectorErf`'s two branches.
+@inline(__always)
+public func vectorNormalCDF(_ x: FloatVector) -> FloatVector {
+    let inverseSqrt2: Float = 0.70710678118654752
+    let one: Float = 1
+    let half: Float = 0.5
+    let z = vectorAbs(x) * inverseSqrt2
+    let t = one / (one + half * z)
+    let p8: Float = 0.08005644424146825, p7: Float = -0.5620479961753905, p6: Float = 1.4890868835107474
+    let p5: Float = -1.7975485642436846, p4: Float = 0.8628826998819701, p3: Float = -0.24035933834086687
+    let p2: Float = 0.440265723026107, p1: Float = 0.9928496492581542, p0: Float = -1.9583328490850058
+    var p = t * p8 + p7
+    p = p * t + p6
+    p = p * t + p5
+    p = p * t + p4
+    p = p * t + p3
+    p = p * t + p2
+    p = p * t + p1
+    p = p * t + p0
+    let lowerTail = t * vectorExp(p - z * z)
+    return lowerTail.replacing(with: one - lowerTail, where: x .>= 0)
+}
+
 /// Scalar front-ends to the vector functions (same results as the vector lanes).
 public enum VectorMath {
     /// e^x as `vectorExp` computes it.
@@ -151,6 +177,8 @@ public enum VectorMath {
     public static func tanh(_ x: Float) -> Float { vectorTanh(FloatVector(repeating: x))[0] }
     /// erf x as `vectorErf` computes it.
     public static func erf(_ x: Float) -> Float { vectorErf(FloatVector(repeating: x))[0] }
+    /// Φ(x) as `vectorNormalCDF` computes it.
+    public static func normalCDF(_ x: Float) -> Float { vectorNormalCDF(FloatVector(repeating: x))[0] }
     /// 1/(1 + e^-x) as `vectorSigmoid` computes it.
     public static func sigmoid(_ x: Float) -> Float { vectorSigmoid(FloatVector(repeating: x))[0] }
 }

@@ -28,6 +28,22 @@ final class VectorMathTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxUlpError(-30...30, VectorMath.sigmoid, { 1 / (1 + Foundation.exp(-$0)) }), 3)
     }
 
+    /// Φ (used by GELU) to 3e-7 absolute, and GELU x·Φ(x) to 3e-7·max(1, |x|), against Double erfc.
+    func testNormalCDFAndGELUAgainstDoublePrecision() {
+        var worstCDF = 0.0, worstGELU = 0.0
+        for i in 0...200_000 {
+            let x = Float(-12 + 24 * Double(i) / 200_000)
+            let exact = 0.5 * Foundation.erfc(-Double(x) / 2.0.squareRoot())
+            let phi = VectorMath.normalCDF(x)
+            worstCDF = max(worstCDF, abs(Double(phi) - exact))
+            worstGELU = max(worstGELU, abs(Double(x * phi) - Double(x) * exact) / max(1, abs(Double(x))))
+        }
+        XCTAssertLessThanOrEqual(worstCDF, 3e-7)
+        XCTAssertLessThanOrEqual(worstGELU, 3e-7)
+        XCTAssertEqual(VectorMath.normalCDF(-.infinity), 0)
+        XCTAssertEqual(VectorMath.normalCDF(.infinity), 1)
+    }
+
     func testSpecialValues() {
         XCTAssertEqual(VectorMath.exp(-.infinity), 0)
         XCTAssertEqual(VectorMath.exp(100), .infinity)
