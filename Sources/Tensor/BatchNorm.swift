@@ -18,16 +18,7 @@ private func channelSums(_ x: UnsafePointer<Float>, batch: Int, channels: Int, p
     for n in 0..<batch {
         let values = x + (n * channels + c) * plane
         if let mean {
-            var accumulator = FloatVector()
-            var index = 0
-            while index + vectorWidth <= plane {
-                let d = loadVector(values + index) - mean
-                accumulator += d * d
-                index += vectorWidth
-            }
-            var tail: Float = 0
-            while index < plane { tail += (values[index] - mean) * (values[index] - mean); index += 1 }
-            total += Double(accumulator.sum() + tail)
+            total += Double(vectorSquaredDeviations(values, plane, mean: mean))
         } else if let weights {
             total += Double(vectorDot(values, weights + (n * channels + c) * plane, plane))
         } else {

@@ -87,3 +87,22 @@ func vectorDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: In
     }
     return accumulator.sum()
 }
+
+/// Σ (x[i] − mean)² over `count` contiguous floats, 16 lanes wide (the second pass of a two-pass variance).
+@inline(__always)
+func vectorSquaredDeviations(_ x: UnsafePointer<Float>, _ count: Int, mean: Float) -> Float {
+    var accumulator = FloatVector()
+    var index = 0
+    while index + vectorWidth <= count {
+        let d = loadVector(x + index) - mean
+        accumulator += d * d
+        index += vectorWidth
+    }
+    var tail: Float = 0
+    while index < count {
+        let d = x[index] - mean
+        tail += d * d
+        index += 1
+    }
+    return accumulator.sum() + tail
+}

@@ -32,24 +32,11 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) thr
                 let xRow = source + row * channels, yRow = destination + row * channels
                 let mu = vectorSum(xRow, channels) / Float(channels)
                 // Two passes (mean, then squared deviations) keep the variance accurate for large means.
-                var squares = FloatVector()
-                var column = 0
-                while column + vectorWidth <= channels {
-                    let d = loadVector(xRow + column) - mu
-                    squares += d * d
-                    column += vectorWidth
-                }
-                var tail: Float = 0
-                while column < channels {
-                    let d = xRow[column] - mu
-                    tail += d * d
-                    column += 1
-                }
-                let variance = (squares.sum() + tail) / Float(channels)
+                let variance = vectorSquaredDeviations(xRow, channels, mean: mu) / Float(channels)
                 let r = 1 / (variance + eps).squareRoot()
                 meanOut[row] = mu
                 rstdOut[row] = r
-                column = 0
+                var column = 0
                 while column + vectorWidth <= channels {
                     let normalised = (loadVector(xRow + column) - mu) * r
                     storeVector(normalised * loadVector(gamma + column) + loadVector(beta + column), yRow + column)

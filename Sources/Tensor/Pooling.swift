@@ -10,6 +10,24 @@ private func poolingGeometry(_ shape: [Int], kernelSize: Int, stride: Int?, padd
                                    padding: padding, op: op)
 }
 
+/// Calls `body(plane, outputIndex, rows, columns)` for every pooling window: the output position within the
+/// plane and the image rows and columns the window covers (clipped to the image), planes split across cores.
+@inline(__always)
+private func forEachWindow(_ g: ConvolutionGeometry, _ body: (Int, Int, Range<Int>, Range<Int>) -> Void) {
+    Parallel.forRanges(g.channels, grain: Parallel.grain(elementsPerItem: g.height * g.width)) { range in
+        for plane in range {
+            for oy in 0..<g.outputHeight {
+                let y0 = oy * g.stride - g.padding
+                let rows = max(y0, 0)..<min(y0 + g.kernelHeight, g.height)
+                for ox in 0..<g.outputWidth {
+                    let x0 = ox * g.stride - g.padding
+                    body(plane, oy * g.outputWidth + ox, rows, max(x0, 0)..<min(x0 + g.kernelWidth, g.width))
+                }
+            }
+        }
+    }
+}
+
 /// Mean over k×k windows of x [N, C, H, W] (stride defaults to k); padded positions count as zeros.
 public func avgPool2d(_ x: Tensor, kernelSize: Int, stride: Int? = nil, padding: Int = 0) throws -> Tensor {
     let g = try poolingGeometry(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "avgPool2d")
@@ -18,21 +36,13 @@ public func avgPool2d(_ x: Tensor, kernelSize: Int, stride: Int? = nil, padding:
     let divisor = 1 / Float(kernelSize * kernelSize)
     withExtendedLifetime(input) {
         let source = UnsafePointer(input.storage.pointer + input.offset), destination = output.storage.pointer
-        Parallel.forRanges(g.channels, grain: Parallel.grain(elementsPerItem: g.height * g.width)) { range in
-            for plane in range {
-                let image = source + plane * g.height * g.width, out = destination + plane * g.positions
-                for oy in 0..<g.outputHeight {
-                    let y0 = oy * g.stride - g.padding
-                    for ox in 0..<g.outputWidth {
-                        let x0 = ox * g.stride - g.padding
-                        var total: Float = 0
-                        for iy in max(y0, 0)..<min(y0 + kernelSize, g.height) {
-                            for ix in max(x0, 0)..<min(x0 + kernelSize, g.width) { total += image[iy * g.width + ix] }
-                        }
-                        out[oy * g.outputWidth + ox] = total * divisor
-                    }
-                }
+        forEachWindow(g) { plane, position, rows, columns in
+            let image = source + plane * g.height * g.width
+            var total: Float = 0
+            for iy in rows {
+                for ix in columns { total += image[iy * g.width + ix] }
             }
+            destination[plane * g.positions + position] = total * divisor
         }
     }
     return output
@@ -51,19 +61,12 @@ public func avgPool2dBackward(_ gradOutput: Tensor, inputShape: [Int], kernelSiz
     let divisor = 1 / Float(kernelSize * kernelSize)
     withExtendedLifetime(upstream) {
         let source = UnsafePointer(upstream.storage.pointer + upstream.offset), destination = gradInput.storage.pointer
-        Parallel.forRanges(g.channels, grain: Parallel.grain(elementsPerItem: g.height * g.width)) { range in
-            for plane in range {
-                let image = destination + plane * g.height * g.width, grads = source + plane * g.positions
-                for oy in 0..<g.outputHeight {
-                    let y0 = oy * g.stride - g.padding
-                    for ox in 0..<g.outputWidth {
-                        let x0 = ox * g.stride - g.padding
-                        let share = grads[oy * g.outputWidth + ox] * divisor
-                        for iy in max(y0, 0)..<min(y0 + kernelSize, g.height) {
-                            for ix in max(x0, 0)..<min(x0 + kernelSize, g.width) { image[iy * g.width + ix] += share }
-                        }
-                    }
-                }
+        // Windows of one plane are visited by one thread, so overlapping windows never race.
+        forEachWindow(g) { plane, position, rows, columns in
+            let image = destination + plane * g.height * g.width
+            let share = source[plane * g.positions + position] * divisor
+            for iy in rows {
+                for ix in columns { image[iy * g.width + ix] += share }
             }
         }
     }
