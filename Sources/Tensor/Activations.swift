@@ -17,7 +17,7 @@ public func gelu(_ x: Tensor) -> Tensor {
 public func geluBackward(_ gradOutput: Tensor, input: Tensor) throws -> Tensor {
     try zipElements(gradOutput, input, op: "geluBackward", grain: transcendentalGrain) { g, v in
         let minusHalf: Float = -0.5
-        let pdf = inverseSqrt2Pi * vectorExp(minusHalf * v * v)
+        let pdf = inverseSqrt2Pi * vectorExpNonPositive(minusHalf * v * v)
         return g * (vectorNormalCDF(v) + v * pdf)
     }
 }

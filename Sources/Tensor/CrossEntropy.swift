@@ -32,7 +32,7 @@ public func crossEntropy(logits: Tensor, labels: [Int]) throws -> CrossEntropyRe
         let values = logProbabilities.storage.pointer
         for (row, label) in labels.enumerated() { total -= Double(values[row * classes + label]) }
     }
-    let probabilities = mapElements(logProbabilities) { vectorExp($0) }
+    let probabilities = mapElements(logProbabilities) { vectorExpNonPositive($0) }
     return CrossEntropyResult(loss: rows == 0 ? .nan : Float(total / Double(rows)), probabilities: probabilities)
 }
 

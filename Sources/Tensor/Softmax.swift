@@ -64,14 +64,14 @@ private func exponentiateShifted(_ row: UnsafeMutablePointer<Float>, _ length: I
     var total = FloatVector()
     var column = 0
     while column + vectorWidth <= length {
-        let e = vectorExp(loadVector(row + column) - shift)
+        let e = vectorExpNonPositive(loadVector(row + column) - shift)
         storeVector(e, row + column)
         total += e
         column += vectorWidth
     }
     if column < length {
         let rest = length - column
-        let e = vectorExp(loadPartialVector(row + column, rest, fill: -.infinity) - shift)
+        let e = vectorExpNonPositive(loadPartialVector(row + column, rest, fill: -.infinity) - shift)
         storePartialVector(e, row + column, rest)
         total += e
     }
@@ -181,12 +181,12 @@ public func logSoftmaxBackward(_ gradOutput: Tensor, output y: Tensor) throws ->
             let total = vectorSum(gRow, length)
             var column = 0
             while column + vectorWidth <= length {
-                storeVector(loadVector(gRow + column) - vectorExp(loadVector(yRow + column)) * total, out + column)
+                storeVector(loadVector(gRow + column) - vectorExpNonPositive(loadVector(yRow + column)) * total, out + column)
                 column += vectorWidth
             }
             if column < length {
                 let rest = length - column
-                let value = loadPartialVector(gRow + column, rest) - vectorExp(loadPartialVector(yRow + column, rest)) * total
+                let value = loadPartialVector(gRow + column, rest) - vectorExpNonPositive(loadPartialVector(yRow + column, rest)) * total
                 storePartialVector(value, out + column, rest)
             }
         }

@@ -47,20 +47,20 @@ private func floats(_ bits: SIMD16<UInt32>) -> FloatVector { unsafeBitCast(bits,
 @inline(__always)
 func vectorAbs(_ x: FloatVector) -> FloatVector { floats(bits(x) & 0x7FFF_FFFF) }
 
-/// e^x lane by lane (Cephes-style: n = round(x·log2 e), two-part ln 2 reduction, degree-5 polynomial).
-/// Results below 2^-126 flush to 0; x ≥ 88.376 gives +∞.
+private let expUpper: Float = 88.3762626647949
+private let expLower: Float = -87.3365447505531
+
+/// e^x for x already inside [expLower, expUpper] (Cephes-style: n = round(x·log2 e), two-part ln 2
+/// reduction, degree-5 polynomial, 2^n put together in the exponent bits).
 @inline(__always)
-public func vectorExp(_ x: FloatVector) -> FloatVector {
-    let upper: Float = 88.3762626647949
-    let lower: Float = -87.3365447505531
+private func expInRange(_ x: FloatVector) -> FloatVector {
     let log2e: Float = 1.44269504088896341
     let ln2High: Float = 0.693359375
     let ln2Low: Float = -2.12194440e-4
     let roundingMagic: Float = 12_582_912  // 1.5·2^23: adding it rounds to the nearest integer
-    let clamped = x.replacing(with: upper, where: x .> upper).replacing(with: lower, where: x .< lower)
-    let shifted = clamped * log2e + roundingMagic
+    let shifted = x * log2e + roundingMagic
     let n = shifted - roundingMagic
-    let r = clamped - n * ln2High - n * ln2Low
+    let r = x - n * ln2High - n * ln2Low
     let c5: Float = 1.9875691500e-4, c4: Float = 1.3981999507e-3, c3: Float = 8.3334519073e-3
     let c2: Float = 4.1665795894e-2, c1: Float = 1.6666665459e-1, c0: Float = 5.0000001201e-1
     var p = r * c5 + c4
@@ -71,10 +71,21 @@ public func vectorExp(_ x: FloatVector) -> FloatVector {
     let one: Float = 1
     let polynomial = p * (r * r) + r + one
     let exponent = (bits(shifted) &- 0x4B40_0000 &+ 127) &<< 23
-    var result = polynomial * floats(exponent)
-    result = result.replacing(with: 0, where: x .< lower)
-    result = result.replacing(with: .infinity, where: x .> upper)
-    return result
+    return polynomial * floats(exponent)
+}
+
+/// e^x lane by lane. Results below 2^-126 flush to 0; x ≥ 88.376 gives +∞.
+@inline(__always)
+public func vectorExp(_ x: FloatVector) -> FloatVector {
+    let clamped = x.replacing(with: expUpper, where: x .> expUpper).replacing(with: expLower, where: x .< expLower)
+    return expInRange(clamped).replacing(with: 0, where: x .< expLower).replacing(with: .infinity, where: x .> expUpper)
+}
+
+/// e^x for x ≤ 0 (softmax after subtracting the row maximum, Gaussian tails): `vectorExp` without the
+/// overflow checks.
+@inline(__always)
+func vectorExpNonPositive(_ x: FloatVector) -> FloatVector {
+    expInRange(x.replacing(with: expLower, where: x .< expLower)).replacing(with: 0, where: x .< expLower)
 }
 
 /// tanh x lane by lane: odd polynomial for |x| < 0.625, else 1 − 2/(e^{2|x|} + 1) with the sign restored.
@@ -137,7 +148,7 @@ public func vectorErf(_ x: FloatVector) -> FloatVector {
     q = q * t + q1
     q = q * t + q0
     let one: Float = 1
-    var large = one - vectorExp(-(t * t)) * q
+    var large = one - vectorExpNonPositive(-(t * t)) * q
     large = large.replacing(with: 1, where: magnitude .> limit)
     let signed = floats(bits(large) | (bits(x) & 0x8000_0000))
     return signed.replacing(with: small, where: magnitude .< 0.921875)
@@ -165,7 +176,7 @@ public func vectorNormalCDF(_ x: FloatVector) -> FloatVector {
     p = p * t + p2
     p = p * t + p1
     p = p * t + p0
-    let lowerTail = t * vectorExp(p - z * z)
+    let lowerTail = t * vectorExpNonPositive(p - z * z)
     return lowerTail.replacing(with: one - lowerTail, where: x .>= 0)
 }
 
