@@ -28,6 +28,14 @@ public struct Tensor: @unchecked Sendable {
         self.init(storage: TensorStorage(count: count), shape: shape, strides: Tensor.contiguousStrides(shape), offset: 0)
     }
 
+    /// A new contiguous tensor whose every element the caller writes before anything reads it
+    /// (kernels that overwrite their whole output skip the zero-filling pass this way).
+    init(uninitialized shape: [Int]) {
+        let count = shape.reduce(1, *)
+        self.init(storage: TensorStorage(uninitializedCount: count), shape: shape,
+                  strides: Tensor.contiguousStrides(shape), offset: 0)
+    }
+
     /// A new contiguous tensor holding `data` in row-major order.
     /// - Throws: `TensorError.invalidShape` when `data.count` differs from the product of `shape`.
     public init(shape: [Int], data: [Float]) throws {
@@ -126,6 +134,13 @@ public final class TensorStorage: @unchecked Sendable {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    /// Allocates `count` floats without zero-filling them; the caller must write each before reading it.
+    init(uninitializedCount count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
     deinit {

@@ -13,6 +13,7 @@ struct CNClip: ParsableCommand {
             TransformIRAnnotationCommand.self,
             TokenizeCommand.self,
             ConvertCommand.self,
+            BenchCommand.self,
         ]
     )
 }
