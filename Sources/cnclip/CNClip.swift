@@ -7,6 +7,7 @@ struct CNClip: ParsableCommand {
         commandName: "cnclip",
         abstract: "Chinese-CLIP image–text features, retrieval, zero-shot classification and finetuning on the CPU.",
         subcommands: [
+            BenchCommand.self,
             TokenizeCommand.self,
         ]
     )

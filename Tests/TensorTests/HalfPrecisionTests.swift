@@ -27,3 +27,44 @@ final class HalfPrecisionTests: XCTestCase {
         XCTAssertThrowsError(try Tensor(shape: [2, 2], data: [1, 2, 3]))
     }
 }
+
+/// The vectorised conversions against Swift's scalar `Float16` (exhaustive for fp16 → fp32) and a scalar bf16 rule.
+final class HalfPrecisionVectorTests: XCTestCase {
+    func testEveryFloat16PatternConvertsExactly() {
+        let patterns = (0...UInt16.max).map { $0 }
+        var floats = [Float](repeating: 0, count: patterns.count)
+        convertFloat16ToFloat32(patterns, &floats, count: patterns.count)
+        for (bits, value) in zip(patterns, floats) {
+            let expected = Float(Float16(bitPattern: bits))
+            if expected.isNaN { XCTAssertTrue(value.isNaN); continue }
+            XCTAssertEqual(value.bitPattern, expected.bitPattern, "fp16 \(bits)")
+        }
+        // And back: every finite fp16 value round-trips.
+        var again = [UInt16](repeating: 0, count: floats.count)
+        convertFloat32ToFloat16(floats, &again, count: floats.count)
+        for (bits, roundTrip) in zip(patterns, again) where !Float(Float16(bitPattern: bits)).isNaN {
+            XCTAssertEqual(roundTrip, bits)
+        }
+    }
+
+    func testFloat32ToHalfRoundsToNearestEven() throws {
+        var generator = SystemRandomNumberGenerator()
+        var values = (0..<20_000).map { _ in Float(bitPattern: UInt32.random(in: 0x3000_0000...0x4790_0000, using: &generator)) }
+        values += values.map { -$0 } + [65504, 65519.99, 65520, 1e-8, 5.9604645e-08, 2.9802322e-08, .nan]
+        let tensor = try Tensor(shape: [values.count], data: values)
+        let half = tensor.float16Bits(), brain = tensor.bfloat16Bits()
+        for (value, bits) in zip(values, half) where !value.isNaN {
+            XCTAssertEqual(bits, Float16(value).bitPattern, "fp16 of \(value)")
+        }
+        for (value, bits) in zip(values, brain) where !value.isNaN {
+            let raw = value.bitPattern
+            XCTAssertEqual(bits, UInt16((raw + 0x7FFF + ((raw >> 16) & 1)) >> 16), "bf16 of \(value)")
+        }
+        XCTAssertEqual(half.last, 0x7E00)
+        XCTAssertEqual(brain.last, 0x7FC0)
+        let back = try Tensor(shape: [values.count], float16Bits: half)
+        XCTAssertEqual(back.toArray()[0], Float(Float16(values[0])))
+        XCTAssertEqual(try Tensor(shape: [1], bfloat16Bits: [0x3F80]).toArray(), [1])
+        XCTAssertThrowsError(try Tensor(shape: [2], float16Bits: [1]))
+    }
+}

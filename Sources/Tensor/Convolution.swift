@@ -1,0 +1,193 @@
+/// 2-D convolution (PyTorch `nn.Conv2d`, no groups or dilation) as im2col + GEMM, and its backward via
+/// GEMMs + col2im.
+
+/// Geometry of one convolution: input planes, kernel, stride, padding, output size.
+public struct ConvolutionGeometry: Equatable, Sendable {
+    public let channels: Int, height: Int, width: Int
+    public let kernelHeight: Int, kernelWidth: Int
+    public let stride: Int, padding: Int
+
+    /// Output height ⌊(H + 2p − kh)/s⌋ + 1.
+    public var outputHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+    /// Output width ⌊(W + 2p − kw)/s⌋ + 1.
+    public var outputWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
+    /// Rows of the column matrix: C·kh·kw.
+    public var patchSize: Int { channels * kernelHeight * kernelWidth }
+    /// Columns of the column matrix: output positions.
+    public var positions: Int { outputHeight * outputWidth }
+
+    /// Checks the geometry; throws `TensorError.invalidShape` naming `op` when the kernel does not fit.
+    public init(channels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int, stride: Int,
+                padding: Int, op: String) throws {
+        guard stride > 0, padding >= 0, kernelHeight > 0, kernelWidth > 0,
+              height + 2 * padding >= kernelHeight, width + 2 * padding >= kernelWidth else {
+            throw TensorError.invalidShape(op: op, shape: [channels, height, width],
+                                           reason: "kernel \(kernelHeight)x\(kernelWidth), stride \(stride), padding \(padding) do not fit")
+        }
+        (self.channels, self.height, self.width) = (channels, height, width)
+        (self.kernelHeight, self.kernelWidth, self.stride, self.padding) = (kernelHeight, kernelWidth, stride, padding)
+    }
+
+    /// True when im2col is the identity (1×1 kernel, stride 1, no padding).
+    var isPointwise: Bool { kernelHeight == 1 && kernelWidth == 1 && stride == 1 && padding == 0 }
+}
+
+/// Unfolds one image [C, H, W] into columns [C·kh·kw, Ho·Wo] (zeros where the kernel hangs over the padding).
+func im2col(_ image: UnsafePointer<Float>, _ g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>) {
+    let (oh, ow) = (g.outputHeight, g.outputWidth)
+    Parallel.forRanges(g.patchSize, grain: Parallel.grain(elementsPerItem: g.positions)) { range in
+        for row in range {
+            let c = row / (g.kernelHeight * g.kernelWidth)
+            let ki = row / g.kernelWidth % g.kernelHeight, kj = row % g.kernelWidth
+            let plane = image + c * g.height * g.width
+            let out = columns + row * g.positions
+            for oy in 0..<oh {
+                let iy = oy * g.stride - g.padding + ki
+                let outRow = out + oy * ow
+                guard iy >= 0, iy < g.height else {
+                    outRow.update(repeating: 0, count: ow)
+                    continue
+                }
+                for ox in 0..<ow {
+                    let ix = ox * g.stride - g.padding + kj
+                    outRow[ox] = ix >= 0 && ix < g.width ? plane[iy * g.width + ix] : 0
+                }
+            }
+        }
+    }
+}
+
+/// Folds columns [C·kh·kw, Ho·Wo] back onto an image [C, H, W], adding overlapping contributions
+/// (the adjoint of `im2col`). `image` must start zeroed or hold values to accumulate onto.
+func col2im(_ columns: UnsafePointer<Float>, _ g: ConvolutionGeometry, into image: UnsafeMutablePointer<Float>) {
+    let (oh, ow) = (g.outputHeight, g.outputWidth)
+    let kernelArea = g.kernelHeight * g.kernelWidth
+    Parallel.forRanges(g.channels, grain: Parallel.grain(elementsPerItem: kernelArea * g.positions)) { range in
+        for c in range {
+            let plane = image + c * g.height * g.width
+            for k in 0..<kernelArea {
+                let ki = k / g.kernelWidth, kj = k % g.kernelWidth
+                let source = columns + (c * kernelArea + k) * g.positions
+                for oy in 0..<oh {
+                    let iy = oy * g.stride - g.padding + ki
+                    guard iy >= 0, iy < g.height else { continue }
+                    for ox in 0..<ow {
+                        let ix = ox * g.stride - g.padding + kj
+                        if ix >= 0 && ix < g.width { plane[iy * g.width + ix] += source[oy * ow + ox] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `im2col` on a tensor: image [C, H, W] → columns [C·kh·kw, Ho·Wo].
+public func im2col(_ image: Tensor, kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0) throws -> Tensor {
+    guard image.rank == 3 else { throw TensorError.invalidShape(op: "im2col", shape: image.shape, reason: "expected [C, H, W]") }
+    let g = try ConvolutionGeometry(channels: image.shape[0], height: image.shape[1], width: image.shape[2],
+                                    kernelHeight: kernelHeight, kernelWidth: kernelWidth, stride: stride,
+                                    padding: padding, op: "im2col")
+    let input = image.contiguous()
+    let columns = Tensor(zeros: [g.patchSize, g.positions])
+    withExtendedLifetime(input) { im2col(input.storage.pointer + input.offset, g, into: columns.storage.pointer) }
+    return columns
+}
+
+/// `col2im` on a tensor: columns [C·kh·kw, Ho·Wo] → image [C, H, W] (`imageShape`), overlaps summed.
+public func col2im(_ columns: Tensor, imageShape: [Int], kernelHeight: Int, kernelWidth: Int, stride: Int = 1,
+                   padding: Int = 0) throws -> Tensor {
+    guard imageShape.count == 3 else { throw TensorError.invalidShape(op: "col2im", shape: imageShape, reason: "expected [C, H, W]") }
+    let g = try ConvolutionGeometry(channels: imageShape[0], height: imageShape[1], width: imageShape[2],
+                                    kernelHeight: kernelHeight, kernelWidth: kernelWidth, stride: stride,
+                                    padding: padding, op: "col2im")
+    guard columns.shape == [g.patchSize, g.positions] else {
+        throw TensorError.shapeMismatch(op: "col2im", lhs: columns.shape, rhs: [g.patchSize, g.positions])
+    }
+    let input = columns.contiguous()
+    let image = Tensor(zeros: imageShape)
+    withExtendedLifetime(input) { col2im(input.storage.pointer + input.offset, g, into: image.storage.pointer) }
+    return image
+}
+
+private func convolutionGeometry(_ x: Tensor, _ weight: Tensor, stride: Int, padding: Int, op: String) throws -> ConvolutionGeometry {
+    guard x.rank == 4, weight.rank == 4, x.shape[1] == weight.shape[1] else {
+        throw TensorError.shapeMismatch(op: op, lhs: x.shape, rhs: weight.shape)
+    }
+    return try ConvolutionGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+                                   kernelHeight: weight.shape[2], kernelWidth: weight.shape[3], stride: stride,
+                                   padding: padding, op: op)
+}
+
+/// Convolution of x [N, C, H, W] with weight [O, C, kh, kw] (+ bias [O]) → [N, O, Ho, Wo].
+/// - Throws: `TensorError.shapeMismatch` naming x and weight (or weight and bias) when they do not fit.
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) throws -> Tensor {
+    let g = try convolutionGeometry(x, weight, stride: stride, padding: padding, op: "conv2d")
+    let (batch, outChannels) = (x.shape[0], weight.shape[0])
+    if let bias, bias.shape != [outChannels] {
+        throw TensorError.shapeMismatch(op: "conv2d bias", lhs: weight.shape, rhs: bias.shape)
+    }
+    let input = x.contiguous(), kernel = weight.contiguous(), biasValues = bias?.contiguous()
+    let output = Tensor(zeros: [batch, outChannels, g.outputHeight, g.outputWidth])
+    let workspace = Tensor(zeros: g.isPointwise ? [0] : [g.patchSize, g.positions])
+    withExtendedLifetime((input, kernel, biasValues, workspace)) {
+        let imageSize = g.channels * g.height * g.width, outputSize = outChannels * g.positions
+        for n in 0..<batch {
+            let image = input.storage.pointer + input.offset + n * imageSize
+            let out = output.storage.pointer + n * outputSize
+            if let biasValues {
+                for o in 0..<outChannels {
+                    (out + o * g.positions).update(repeating: biasValues.storage.pointer[biasValues.offset + o], count: g.positions)
+                }
+            }
+            if !g.isPointwise { im2col(image, g, into: workspace.storage.pointer) }
+            gemm(transposeA: false, transposeB: false, m: outChannels, n: g.positions, k: g.patchSize,
+                 a: kernel.storage.pointer + kernel.offset, lda: g.patchSize,
+                 b: g.isPointwise ? image : workspace.storage.pointer, ldb: g.positions,
+                 beta: bias == nil ? 0 : 1, c: out, ldc: g.positions)
+        }
+    }
+    return output
+}
+
+/// Gradients of `conv2d`.
+public struct Conv2dGradients {
+    /// dL/dx [N, C, H, W].
+    public let input: Tensor
+    /// dL/dweight [O, C, kh, kw].
+    public let weight: Tensor
+    /// dL/dbias [O], or nil without bias.
+    public let bias: Tensor?
+}
+
+/// Backward of `conv2d`: per image, dW += dy·colsᵀ, dcols = Wᵀ·dy folded back by col2im; db = Σ dy.
+public func conv2dBackward(_ gradOutput: Tensor, input x: Tensor, weight: Tensor, hasBias: Bool, stride: Int = 1,
+                           padding: Int = 0) throws -> Conv2dGradients {
+    let g = try convolutionGeometry(x, weight, stride: stride, padding: padding, op: "conv2dBackward")
+    let (batch, outChannels) = (x.shape[0], weight.shape[0])
+    let expected = [batch, outChannels, g.outputHeight, g.outputWidth]
+    guard gradOutput.shape == expected else {
+        throw TensorError.shapeMismatch(op: "conv2dBackward", lhs: gradOutput.shape, rhs: expected)
+    }
+    let input = x.contiguous(), kernel = weight.contiguous(), dy = gradOutput.contiguous()
+    let gradInput = Tensor(zeros: x.shape), gradWeight = Tensor(zeros: weight.shape)
+    let columns = Tensor(zeros: g.isPointwise ? [0] : [g.patchSize, g.positions])
+    let gradColumns = Tensor(zeros: g.isPointwise ? [0] : [g.patchSize, g.positions])
+    withExtendedLifetime((input, kernel, dy, columns, gradColumns)) {
+        let imageSize = g.channels * g.height * g.width, outputSize = outChannels * g.positions
+        for n in 0..<batch {
+            let image = input.storage.pointer + input.offset + n * imageSize
+            let upstream = dy.storage.pointer + dy.offset + n * outputSize
+            let gradImage = gradInput.storage.pointer + n * imageSize
+            if !g.isPointwise { im2col(image, g, into: columns.storage.pointer) }
+            gemm(transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: g.positions,
+                 a: upstream, lda: g.positions, b: g.isPointwise ? image : columns.storage.pointer, ldb: g.positions,
+                 beta: 1, c: gradWeight.storage.pointer, ldc: g.patchSize)
+            gemm(transposeA: true, transposeB: false, m: g.patchSize, n: g.positions, k: outChannels,
+                 a: kernel.storage.pointer + kernel.offset, lda: g.patchSize, b: upstream, ldb: g.positions,
+                 beta: 0, c: g.isPointwise ? gradImage : gradColumns.storage.pointer, ldc: g.positions)
+            if !g.isPointwise { col2im(gradColumns.storage.pointer, g, into: gradImage) }
+        }
+    }
+    let gradBias = hasBias ? try sum(sum(dy.reshaped([batch, outChannels, g.positions]), axis: 2), axis: 0) : nil
+    return Conv2dGradients(input: gradInput, weight: gradWeight, bias: gradBias)
+}

@@ -1,0 +1,204 @@
+import Foundation
+
+/// Softmax and log-softmax over the last axis, forward and backward side by side.
+
+/// Calls `body(row, maskRow)` for every row of `shape`'s last axis, with the matching row of a mask that
+/// broadcasts to `shape` (nil when there is no mask), split across the cores.
+private func forEachSoftmaxRow(_ shape: [Int], mask: Tensor?, op: String,
+                               _ body: (Int, UnsafePointer<Float>?) -> Void) throws {
+    let length = shape.last ?? 1
+    let rows = length == 0 ? 0 : shape.reduce(1, *) / length
+    guard let mask else {
+        Parallel.forRanges(rows, grain: Parallel.grain(elementsPerItem: 4 * length)) { range in
+            for row in range { body(row, nil) }
+        }
+        return
+    }
+    guard mask.rank <= shape.count, mask.shape.last == length,
+          try broadcastShape(shape, mask.shape, op: op) == shape else {
+        throw TensorError.shapeMismatch(op: op, lhs: shape, rhs: mask.shape)
+    }
+    let values = mask.contiguous()
+    let strides = broadcastStrides(mask.shape, to: shape)
+    withExtendedLifetime(values) {
+        let base = UnsafePointer(values.storage.pointer + values.offset)
+        Parallel.forRanges(rows, grain: Parallel.grain(elementsPerItem: 4 * length)) { range in
+            for row in range {
+                var remainder = row, offset = 0
+                for axis in stride(from: shape.count - 2, through: 0, by: -1) {
+                    offset += (remainder % shape[axis]) * strides[axis]
+                    remainder /= shape[axis]
+                }
+                body(row, base + offset)
+            }
+        }
+    }
+}
+
+/// Writes x (+ mask) into `out` and returns its maximum.
+@inline(__always)
+private func maskedCopyMax(_ x: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
+                           _ length: Int) -> Float {
+    var best = FloatVector(repeating: -.infinity)
+    var column = 0
+    while column + vectorWidth <= length {
+        var v = loadVector(x + column)
+        if let mask { v += loadVector(mask + column) }
+        storeVector(v, out + column)
+        best = best.replacing(with: v, where: v .> best)
+        column += vectorWidth
+    }
+    var result = horizontalMax(best)
+    while column < length {
+        let v = x[column] + (mask?[column] ?? 0)
+        out[column] = v
+        result = Swift.max(result, v)
+        column += 1
+    }
+    return result
+}
+
+/// Replaces `row[i]` with e^(row[i] − shift) and returns their sum.
+@inline(__always)
+private func exponentiateShifted(_ row: UnsafeMutablePointer<Float>, _ length: Int, shift: Float) -> Float {
+    var total = FloatVector()
+    var column = 0
+    while column + vectorWidth <= length {
+        let e = vectorExp(loadVector(row + column) - shift)
+        storeVector(e, row + column)
+        total += e
+        column += vectorWidth
+    }
+    if column < length {
+        let rest = length - column
+        let e = vectorExp(loadPartialVector(row + column, rest, fill: -.infinity) - shift)
+        storePartialVector(e, row + column, rest)
+        total += e
+    }
+    return total.sum()
+}
+
+/// Multiplies `length` floats at `row` by `factor`.
+@inline(__always)
+private func scaleRow(_ row: UnsafeMutablePointer<Float>, _ length: Int, by factor: Float) {
+    var column = 0
+    while column + vectorWidth <= length {
+        storeVector(loadVector(row + column) * factor, row + column)
+        column += vectorWidth
+    }
+    while column < length {
+        row[column] *= factor
+        column += 1
+    }
+}
+
+/// softmax(x + mask) over the last axis. The additive mask (e.g. 0 / −∞) broadcasts to x and has x's last axis.
+/// - Throws: `TensorError.shapeMismatch` naming x and the mask when the mask does not broadcast.
+public func softmax(lastAxisOf x: Tensor, additiveMask mask: Tensor? = nil) throws -> Tensor {
+    let length = x.shape.last ?? 1
+    let input = x.contiguous()
+    let output = Tensor(zeros: x.shape)
+    try withExtendedLifetime(input) {
+        let source = UnsafePointer(input.storage.pointer + input.offset), destination = output.storage.pointer
+        try forEachSoftmaxRow(x.shape, mask: mask, op: "softmax") { row, maskRow in
+            let out = destination + row * length
+            let largest = maskedCopyMax(source + row * length, maskRow, out, length)
+            let total = exponentiateShifted(out, length, shift: largest)
+            scaleRow(out, length, by: 1 / total)
+        }
+    }
+    return output
+}
+
+/// Backward of `softmax`, from its output y: dx = y·(g − Σ g·y) per row. (The mask is a constant.)
+public func softmaxBackward(_ gradOutput: Tensor, output y: Tensor) throws -> Tensor {
+    guard gradOutput.shape == y.shape else {
+        throw TensorError.shapeMismatch(op: "softmaxBackward", lhs: gradOutput.shape, rhs: y.shape)
+    }
+    let length = y.shape.last ?? 1
+    let g = gradOutput.contiguous(), probabilities = y.contiguous()
+    let gradInput = Tensor(zeros: y.shape)
+    try withExtendedLifetime((g, probabilities)) {
+        let gs = UnsafePointer(g.storage.pointer + g.offset)
+        let ys = UnsafePointer(probabilities.storage.pointer + probabilities.offset)
+        let dx = gradInput.storage.pointer
+        try forEachSoftmaxRow(y.shape, mask: nil, op: "softmaxBackward") { row, _ in
+            let gRow = gs + row * length, yRow = ys + row * length, out = dx + row * length
+            let dot = vectorDot(gRow, yRow, length)
+            var column = 0
+            while column + vectorWidth <= length {
+                storeVector(loadVector(yRow + column) * (loadVector(gRow + column) - dot), out + column)
+                column += vectorWidth
+            }
+            while column < length {
+                out[column] = yRow[column] * (gRow[column] - dot)
+                column += 1
+            }
+        }
+    }
+    return gradInput
+}
+
+/// log softmax(x) over the last axis: x − max − log Σ e^(x − max).
+public func logSoftmax(lastAxisOf x: Tensor) -> Tensor {
+    let length = x.shape.last ?? 1
+    let input = x.contiguous()
+    let output = Tensor(zeros: x.shape)
+    withExtendedLifetime(input) {
+        let source = UnsafePointer(input.storage.pointer + input.offset), destination = output.storage.pointer
+        try? forEachSoftmaxRow(x.shape, mask: nil, op: "logSoftmax") { row, _ in
+            let xRow = source + row * length, out = destination + row * length
+            let largest = maskedCopyMax(xRow, nil, out, length)
+            let shift = largest + Float(Foundation.log(Double(exponentiateShifted(out, length, shift: largest))))
+            var column = 0
+            while column + vectorWidth <= length {
+                storeVector(loadVector(xRow + column) - shift, out + column)
+                column += vectorWidth
+            }
+            while column < length {
+                out[column] = xRow[column] - shift
+                column += 1
+            }
+        }
+    }
+    return output
+}
+
+/// Backward of `logSoftmax`, from its output y: dx = g − e^y·Σ g per row.
+public func logSoftmaxBackward(_ gradOutput: Tensor, output y: Tensor) throws -> Tensor {
+    guard gradOutput.shape == y.shape else {
+        throw TensorError.shapeMismatch(op: "logSoftmaxBackward", lhs: gradOutput.shape, rhs: y.shape)
+    }
+    let length = y.shape.last ?? 1
+    let g = gradOutput.contiguous(), logProbabilities = y.contiguous()
+    let gradInput = Tensor(zeros: y.shape)
+    try withExtendedLifetime((g, logProbabilities)) {
+        let gs = UnsafePointer(g.storage.pointer + g.offset)
+        let ys = UnsafePointer(logProbabilities.storage.pointer + logProbabilities.offset)
+        let dx = gradInput.storage.pointer
+        try forEachSoftmaxRow(y.shape, mask: nil, op: "logSoftmaxBackward") { row, _ in
+            let gRow = gs + row * length, yRow = ys + row * length, out = dx + row * length
+            let total = vectorSum(gRow, length)
+            var column = 0
+            while column + vectorWidth <= length {
+                storeVector(loadVector(gRow + column) - vectorExp(loadVector(yRow + column)) * total, out + column)
+                column += vectorWidth
+            }
+            if column < length {
+                let rest = length - column
+                let value = loadPartialVector(gRow + column, rest) - vectorExp(loadPartialVector(yRow + column, rest)) * total
+                storePartialVector(value, out + column, rest)
+            }
+        }
+    }
+    return gradInput
+}
+
+/// Largest lane of `vector`, by halving (no per-lane memory round trips).
+@inline(__always)
+private func horizontalMax(_ vector: FloatVector) -> Float {
+    let half = vector.lowHalf.replacing(with: vector.highHalf, where: vector.highHalf .> vector.lowHalf)
+    let quarter = half.lowHalf.replacing(with: half.highHalf, where: half.highHalf .> half.lowHalf)
+    let pair = quarter.lowHalf.replacing(with: quarter.highHalf, where: quarter.highHalf .> quarter.lowHalf)
+    return Swift.max(pair[0], pair[1])
+}

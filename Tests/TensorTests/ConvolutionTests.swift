@@ -1,0 +1,80 @@
+import Tensor
+import XCTest
+
+/// conv2d (im2col + GEMM), avg-pool 2d and BatchNorm2d against PyTorch (1e-5 × magnitude) and finite differences.
+final class ConvolutionTests: XCTestCase {
+    func testConv2dAgainstPyTorchAndFiniteDifferences() throws {
+        let f = try TensorFixture("conv2d")
+        for (name, stride, padding) in [("k3s2p1", 2, 1), ("k1", 1, 0), ("patch", 4, 0)] {
+            let x = try f.tensor("\(name)_x"), w = try f.tensor("\(name)_weight"), b = try f.tensor("\(name)_bias")
+            let g = try f.tensor("\(name)_g")
+            try f.assertClose(try conv2d(x, weight: w, bias: b, stride: stride, padding: padding), "\(name)_y")
+            let grads = try conv2dBackward(g, input: x, weight: w, hasBias: true, stride: stride, padding: padding)
+            try f.assertClose(grads.input, "\(name)_dx")
+            try f.assertClose(grads.weight, "\(name)_dweight")
+            try f.assertClose(grads.bias ?? Tensor(zeros: [0]), "\(name)_dbias")
+            try assertMatchesFiniteDifferences(grads.input, at: x, upstream: g, "\(name) dx") {
+                try conv2d($0, weight: w, bias: b, stride: stride, padding: padding)
+            }
+            try assertMatchesFiniteDifferences(grads.weight, at: w, upstream: g, "\(name) dweight") {
+                try conv2d(x, weight: $0, bias: b, stride: stride, padding: padding)
+            }
+        }
+        assertThrows(.shapeMismatch(op: "conv2d", lhs: [1, 3, 8, 8], rhs: [4, 2, 3, 3])) {
+            _ = try conv2d(Tensor(zeros: [1, 3, 8, 8]), weight: Tensor(zeros: [4, 2, 3, 3]), bias: nil)
+        }
+    }
+
+    func testIm2colAndCol2imAreAdjoint() throws {
+        // <im2col(x), c> = <x, col2im(c)> for any x, c.
+        let x = try Tensor(shape: [2, 5, 4], data: (0..<40).map { Float($0 % 7) - 3 })
+        let columns = try im2col(x, kernelHeight: 3, kernelWidth: 2, stride: 2, padding: 1)
+        XCTAssertEqual(columns.shape, [12, 3 * 3])
+        let c = try Tensor(shape: columns.shape, data: (0..<columns.count).map { Float($0 % 5) - 2 })
+        let back = try col2im(c, imageShape: [2, 5, 4], kernelHeight: 3, kernelWidth: 2, stride: 2, padding: 1)
+        let left = zip(columns.toArray(), c.toArray()).reduce(0) { $0 + $1.0 * $1.1 }
+        let right = zip(x.toArray(), back.toArray()).reduce(0) { $0 + $1.0 * $1.1 }
+        XCTAssertEqual(left, right, accuracy: 1e-4)
+    }
+
+    func testAvgPoolAgainstPyTorch() throws {
+        let f = try TensorFixture("avgpool")
+        for (name, kernel, stride, padding) in [("k2", 2, 2, 0), ("k3s2p1", 3, 2, 1)] {
+            let x = try f.tensor("\(name)_x"), g = try f.tensor("\(name)_g")
+            try f.assertClose(try avgPool2d(x, kernelSize: kernel, stride: stride, padding: padding), "\(name)_y")
+            let dx = try avgPool2dBackward(g, inputShape: x.shape, kernelSize: kernel, stride: stride, padding: padding)
+            try f.assertClose(dx, "\(name)_dx")
+            try assertMatchesFiniteDifferences(dx, at: x, upstream: g, "\(name) avgPool dx") {
+                try avgPool2d($0, kernelSize: kernel, stride: stride, padding: padding)
+            }
+        }
+    }
+
+    func testBatchNormAgainstPyTorch() throws {
+        let f = try TensorFixture("batchnorm")
+        for (name, training) in [("train", true), ("eval", false)] {
+            let x = try f.tensor("\(name)_x"), w = try f.tensor("\(name)_weight"), b = try f.tensor("\(name)_bias")
+            let g = try f.tensor("\(name)_g")
+            let runningMean = try f.tensor("\(name)_running_mean"), runningVar = try f.tensor("\(name)_running_var")
+            let result = try batchNorm2d(x, weight: w, bias: b, runningMean: runningMean, runningVar: runningVar,
+                                         training: training)
+            try f.assertClose(result.output, "\(name)_y")
+            try f.assertClose(runningMean, "\(name)_running_mean_after")
+            try f.assertClose(runningVar, "\(name)_running_var_after")
+            let grads = try batchNorm2dBackward(g, input: x, weight: w, mean: result.mean, invStd: result.invStd,
+                                                training: training)
+            try f.assertClose(grads.input, "\(name)_dx")
+            try f.assertClose(grads.weight, "\(name)_dweight")
+            try f.assertClose(grads.bias, "\(name)_dbias")
+            let initialMean = try f.tensor("\(name)_running_mean"), initialVar = try f.tensor("\(name)_running_var")
+            try assertMatchesFiniteDifferences(grads.input, at: x, upstream: g, "\(name) batchNorm dx") {
+                try batchNorm2d($0, weight: w, bias: b, runningMean: initialMean.contiguous().copy(),
+                                runningVar: initialVar.contiguous().copy(), training: training).output
+            }
+        }
+    }
+}
+
+private extension Tensor {
+    func copy() throws -> Tensor { try Tensor(shape: shape, data: toArray()) }
+}
