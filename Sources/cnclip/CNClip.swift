@@ -8,6 +8,7 @@ struct CNClip: ParsableCommand {
         abstract: "Chinese-CLIP image–text features, retrieval, zero-shot classification and finetuning on the CPU.",
         subcommands: [
             BenchCommand.self,
+            ConvertCommand.self,
             TokenizeCommand.self,
         ]
     )
