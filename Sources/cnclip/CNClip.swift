@@ -9,6 +9,10 @@ struct CNClip: ParsableCommand {
         subcommands: [
             BenchCommand.self,
             ConvertCommand.self,
+            EncodeImageCommand.self,
+            EncodeTextCommand.self,
+            ModelsCommand.self,
+            SimilarityCommand.self,
             TokenizeCommand.self,
         ]
     )
