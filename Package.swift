@@ -34,8 +34,12 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensor", "Layers", "Checkpoint", "Tokenizer", "Imaging"],
                 resources: [.copy("Resources/model_configs")]),
 
+        // Datasets in the reference's formats, and retrieval over features.
+        .target(name: "Dataset", dependencies: ["CLMDB"]),
+        .target(name: "Retrieval", dependencies: ["Dataset"]),
+
         .executableTarget(name: "cnclip", dependencies: [
-            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models",
+            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -46,5 +50,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "TestSupport"]),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "TestSupport"]),
     ]
 )

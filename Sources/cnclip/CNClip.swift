@@ -7,13 +7,17 @@ struct CNClip: ParsableCommand {
         commandName: "cnclip",
         abstract: "Chinese-CLIP image–text features, retrieval, zero-shot classification and finetuning on the CPU.",
         subcommands: [
-            BenchCommand.self,
-            ConvertCommand.self,
+            SimilarityCommand.self,
             EncodeImageCommand.self,
             EncodeTextCommand.self,
             ModelsCommand.self,
-            SimilarityCommand.self,
             TokenizeCommand.self,
+            ConvertCommand.self,
+            BuildLMDBCommand.self,
+            EvaluationCommand.self,
+            EvaluationTRCommand.self,
+            TransformIRAnnotationCommand.self,
+            BenchCommand.self,
         ]
     )
 }
