@@ -10,7 +10,7 @@ REFERENCE_APT_PACKAGES := python3-torch python3-torchvision python3-lmdb python3
 REFERENCE_VENV ?= .venv-ref
 CNCLIP := .build/release/cnclip
 
-.PHONY: deps build test demo fixtures reference-venv clean
+.PHONY: deps build test demo fixtures reference-venv parity-full clean
 
 deps:
 	@Scripts/install-deps.sh $(APT_PACKAGES)
@@ -35,6 +35,10 @@ fixtures: reference-venv
 		echo "== $$script" >&2; \
 		$(REFERENCE_VENV)/bin/python "$$script" || exit 1; \
 	done
+
+# Full-size random-weight ViT-B-16 + RoBERTa-base and RN50 + RBT3 against the reference (minutes; not in `make test`).
+parity-full: build reference-venv
+	$(REFERENCE_VENV)/bin/python Scripts/parity/parity_full.py $(CNCLIP) $${TMPDIR:-/tmp}/cnclip-parity-full
 
 clean:
 	rm -rf .build

@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "cnclip", targets: ["cnclip"]),
-        .library(name: "CNClip", targets: ["Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models"]),
+        .library(name: "CNClip", targets: ["Tensor", "Layers", "Checkpoint", "Tokenizer", "Imaging", "Models"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,8 +29,9 @@ let package = Package(
         .target(name: "Tokenizer", resources: [.copy("Resources/vocab.txt")]),
         .target(name: "Imaging", dependencies: ["Tensor", "CJPEG", "CPNG", "CWebP", "CGIF"]),
 
-        // The towers.
-        .target(name: "Models", dependencies: ["Tensor", "Checkpoint", "Tokenizer", "Imaging"],
+        // Layers with forward and backward side by side, and the towers built from them.
+        .target(name: "Layers", dependencies: ["Tensor"]),
+        .target(name: "Models", dependencies: ["Tensor", "Layers", "Checkpoint", "Tokenizer", "Imaging"],
                 resources: [.copy("Resources/model_configs")]),
 
         // Datasets in the reference's formats, and retrieval over features.

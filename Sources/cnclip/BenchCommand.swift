@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure GEMM and kernel throughput on the shapes of ViT-B/16 and BERT-base.",
-        subcommands: [GemmBench.self, KernelsBench.self]
+        subcommands: [GemmBench.self, KernelsBench.self, EncodeBench.self]
     )
 }
 
@@ -98,7 +98,8 @@ func report(_ measurements: [Measurement], options: BenchOptions, peakGFLOPS: Do
     print("threads: \(Parallel.threadCount) (OpenBLAS \(blasThreadCount)), repetitions: \(options.repetitions), "
         + "warm-up: \(options.warmup), load average: \(load)")
     let rateHeader = peakGFLOPS == nil ? "GB/s" : "GFLOP/s"
-    var header = pad("bench", 19) + pad("shape", 20) + pad("min ms", 10, right: true) + pad("median ms", 11, right: true)
+    let nameWidth = max(19, (measurements.map(\.bench.count).max() ?? 0) + 2)
+    var header = pad("bench", nameWidth) + pad("shape", 20) + pad("min ms", 10, right: true) + pad("median ms", 11, right: true)
         + pad(rateHeader, 10, right: true) + pad("best", 9, right: true)
     if peakGFLOPS != nil { header += pad("of peak", 9, right: true) }
     print(header)
@@ -106,7 +107,7 @@ func report(_ measurements: [Measurement], options: BenchOptions, peakGFLOPS: Do
     for m in measurements {
         let rate = m.gflops ?? m.gigabytesPerSecond ?? 0
         let bestRate = rate * m.median / m.best
-        var line = pad(m.bench, 19) + pad(m.shape, 20) + pad(format(m.best * 1e3), 10, right: true)
+        var line = pad(m.bench, nameWidth) + pad(m.shape, 20) + pad(format(m.best * 1e3), 10, right: true)
             + pad(format(m.median * 1e3), 11, right: true) + pad(format(rate, digits: 1), 10, right: true)
             + pad(format(bestRate, digits: 1), 9, right: true)
         if let peakGFLOPS { line += pad(format(100 * rate / peakGFLOPS, digits: 1) + "%", 9, right: true) }

@@ -7,12 +7,16 @@ struct CNClip: ParsableCommand {
         commandName: "cnclip",
         abstract: "Chinese-CLIP image–text features, retrieval, zero-shot classification and finetuning on the CPU.",
         subcommands: [
+            SimilarityCommand.self,
+            EncodeImageCommand.self,
+            EncodeTextCommand.self,
+            ModelsCommand.self,
+            TokenizeCommand.self,
+            ConvertCommand.self,
             BuildLMDBCommand.self,
             EvaluationCommand.self,
             EvaluationTRCommand.self,
             TransformIRAnnotationCommand.self,
-            TokenizeCommand.self,
-            ConvertCommand.self,
             BenchCommand.self,
         ]
     )

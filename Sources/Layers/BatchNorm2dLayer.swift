@@ -1,0 +1,37 @@
+import Tensor
+
+/// `nn.BatchNorm2d` (eps 1e-5, momentum 0.1) with its running statistics.
+public struct BatchNorm2d: StatefulModule, Sendable {
+    public let weight: Tensor
+    public let bias: Tensor
+    public let runningMean: Tensor
+    public let runningVar: Tensor
+    /// PyTorch's int64 `num_batches_tracked` buffer, kept as a one-element fp32 tensor (exact below 2²⁴).
+    public let numBatchesTracked: Tensor
+    public let eps: Float = 1e-5
+    public let momentum: Float = 0.1
+
+    /// Weight 1, bias 0, running mean 0, running variance 1, as PyTorch initialises them.
+    public init(channels: Int) {
+        weight = Tensor(zeros: [channels])
+        bias = Tensor(zeros: [channels])
+        runningMean = Tensor(zeros: [channels])
+        runningVar = Tensor(zeros: [channels])
+        numBatchesTracked = Tensor(zeros: [])
+        weight.storage.pointer.update(repeating: 1, count: channels)
+        runningVar.storage.pointer.update(repeating: 1, count: channels)
+    }
+
+    /// Evaluation-mode normalisation with the running statistics.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try batchNorm2d(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                        training: false, momentum: momentum, eps: eps).output
+    }
+
+    public func stateEntries(prefix: String) -> [StateEntry] {
+        [StateEntry(prefix.dotted("weight"), weight), StateEntry(prefix.dotted("bias"), bias),
+         StateEntry(prefix.dotted("running_mean"), runningMean, kind: .buffer),
+         StateEntry(prefix.dotted("running_var"), runningVar, kind: .buffer),
+         StateEntry(prefix.dotted("num_batches_tracked"), numBatchesTracked, kind: .integerBuffer)]
+    }
+}

@@ -1,0 +1,67 @@
+import Checkpoint
+import Foundation
+import Imaging
+import Layers
+import Tensor
+import Tokenizer
+
+/// How the weights of a checkpoint reach the model, as the reference's entry points differ (REFERENCE §2.4).
+public enum WeightPrecision: Sendable {
+    /// The file's values as they are (the evaluation scripts, zero-shot, training resume).
+    case exact
+    /// The quick-start `load_from_name` path: tensors the reference converts to fp16 are rounded to fp16 before
+    /// the fp32 forward pass, even on a CPU.
+    case roundedToHalf
+}
+
+/// A model together with the preprocessing and tokenizer that go with it.
+public struct LoadedCLIP: Sendable {
+    public let model: CLIPModel
+    public let preprocessor: ImagePreprocessor
+    public let tokenizer: Tokenizer
+    /// The checkpoint's `epoch` and `step` entries, where it has them.
+    public let epoch: Int?
+    public let step: Int?
+}
+
+extension CLIPModel {
+    /// Builds the model for `config` and loads `checkpoint` (`.pt` or `.safetensors`) strictly, as the reference's
+    /// `create_model` does (a leading `module.` is stripped when the first key has it; `bert.pooler.*` is dropped).
+    /// - Throws: `CheckpointError` naming the file, or every missing, unexpected and mis-shaped key.
+    public static func load(config: ModelConfig, checkpoint url: URL,
+                            precision: WeightPrecision = .exact) throws -> LoadedCLIP {
+        let file = try Checkpoint.load(contentsOf: url)
+        let model = try CLIPModel(config: config)
+        try model.load(file.stateDict, precision: precision)
+        return LoadedCLIP(model: model, preprocessor: ImagePreprocessor(resolution: config.imageResolution),
+                          tokenizer: try Tokenizer.bundled(), epoch: file.epoch, step: file.step)
+    }
+
+    /// Copies a state dict's tensors into this model's tensors, strictly (see `StrictLoading`).
+    public func load(_ stateDict: StateDict, rule: KeyRule = .createModel, precision: WeightPrecision = .exact) throws {
+        let entries = stateEntries()
+        let loaded = try StrictLoading.load(entries.map { ParameterSpec(name: $0.name, shape: $0.tensor.shape) },
+                                            from: stateDict, rule: rule)
+        for entry in entries {
+            guard let source = loaded[entry.name] else { continue }
+            var values = source.toArray()
+            if precision == .roundedToHalf, ReferencePrecision.isHalf(entry.name) {
+                values = values.map { Float(Float16($0)) }
+            }
+            try entry.tensor.assign(values)
+        }
+    }
+}
+
+extension Tensor {
+    /// Overwrites this contiguous tensor's elements with `values` (row-major).
+    func assign(_ values: [Float]) throws {
+        guard values.count == count, isContiguous else {
+            throw TensorError.invalidShape(op: "assign", shape: shape,
+                                           reason: "needs a contiguous tensor and \(count) values, got \(values.count)")
+        }
+        values.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { (storage.pointer + offset).update(from: base, count: count) }
+        }
+    }
+}

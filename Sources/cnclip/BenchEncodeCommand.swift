@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Layers
+import Models
+import Tensor
+
+/// `cnclip bench encode`: images/s and texts/s of the towers on random weights, with GFLOP/s against the peak.
+struct EncodeBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode", abstract: "Throughput of encode_image and encode_text (random weights, fp32).")
+
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .customLong("image-batch"), help: "Images per forward pass (0 skips the vision tower).")
+    var imageBatch = 8
+
+    @Option(name: .customLong("text-batch"), help: "Texts per forward pass (0 skips the text tower).")
+    var textBatch = 32
+
+    @Option(name: .customLong("context-length"), help: "Tokens per text.")
+    var contextLength = 52
+
+    @Option(name: .long, help: "fp32 peak of this machine in GFLOP/s, for the fraction column.")
+    var peak = 211.0
+
+    func run() throws {
+        options.applyThreads()
+        let config = try model.config()
+        let clip = try CLIPModel(config: config)
+        fillWithRandomWeights(clip)
+        var measurements: [Measurement] = []
+        if imageBatch > 0 {
+            let resolution = config.imageResolution
+            let images = try benchTensor([imageBatch, 3, resolution, resolution], seed: 11)
+            let seconds = try time(options) { _ = try clip.encodeImage(images) }
+            measurements.append(Measurement(
+                bench: "encode-image \(model.visionModel)", shape: "\(imageBatch)x3x\(resolution)x\(resolution)",
+                seconds: seconds, flops: Double(imageBatch) * imageFLOPs(clip), bytes: nil, items: Double(imageBatch)))
+        }
+        if textBatch > 0 {
+            var state: UInt64 = 7
+            let tokens = (0..<textBatch).map { _ in
+                [101] + (0..<(contextLength - 2)).map { _ -> Int in
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    return 1000 + Int(state >> 33) % 7000
+                } + [102]
+            }
+            let seconds = try time(options) { _ = try clip.encodeText(tokens) }
+            measurements.append(Measurement(
+                bench: "encode-text \(model.textModel)", shape: "\(textBatch)x\(contextLength)", seconds: seconds,
+                flops: Double(textBatch) * textFLOPs(config, length: contextLength), bytes: nil, items: Double(textBatch)))
+        }
+        report(measurements, options: options, peakGFLOPS: peak)
+        if !options.json {
+            for m in measurements { print("\(m.bench): \(String(format: "%.2f", m.items / m.median)) items/s") }
+            print("peak resident memory: \(peakResidentMegabytes()) MB")
+        }
+    }
+}
+
+/// Fills every tensor with small deterministic values (BN variances positive, norms near 1) so the forward pass
+/// does realistic arithmetic without overflow.
+private func fillWithRandomWeights(_ model: CLIPModel) {
+    var state: UInt64 = 12345
+    for entry in model.stateEntries() {
+        let fanIn = entry.tensor.rank >= 2 ? entry.tensor.count / entry.tensor.shape[0] : 1
+        let scale = 1 / Float(max(fanIn, 1)).squareRoot()
+        let isScale = entry.name.hasSuffix("running_var") || entry.name.hasSuffix("LayerNorm.weight")
+            || (entry.name.contains("ln") || entry.name.contains("bn")) && entry.name.hasSuffix("weight")
+        let values = (0..<entry.tensor.count).map { _ -> Float in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let unit = Float(state >> 40) / Float(1 << 24) * 2 - 1
+            return isScale ? 1 + 0.1 * unit : unit * scale
+        }
+        entry.tensor.storage.pointer.update(from: values, count: values.count)
+    }
+}
+
+/// Multiply–add FLOPs (×2) of one image through the vision tower's matrix products and convolutions.
+private func imageFLOPs(_ model: CLIPModel) -> Double {
+    let config = model.config
+    switch model.visual {
+    case let .transformer(tower):
+        let width = Double(config.visionWidth), patch = Double(tower.patchSize)
+        let tokens = Double(tower.positionalEmbedding.shape[0])
+        let patches = 2 * (tokens - 1) * width * 3 * patch * patch
+        let block = 2 * tokens * width * width * 12 + 4 * tokens * tokens * width
+        return patches + Double(tower.blocks.count) * block + 2 * width * Double(config.embedDim)
+    case let .resnet(tower):
+        var total = 0.0
+        var size = config.imageResolution
+        func conv(_ layer: Conv2d, outputSize: Int) {
+            let w = layer.weight.shape
+            total += 2 * Double(outputSize * outputSize) * Double(w[0] * w[1] * w[2] * w[3])
+        }
+        size /= 2
+        for layer in tower.stem { conv(layer.conv, outputSize: size) }
+        size /= 2
+        for stage in tower.stages {
+            for block in stage {
+                conv(block.conv1, outputSize: size)
+                conv(block.conv2, outputSize: size)
+                size /= block.stride
+                conv(block.conv3, outputSize: size)
+                if let downsample = block.downsample { conv(downsample.conv, outputSize: size) }
+            }
+        }
+        let width = Double(config.visionWidth * 32), tokens = Double(size * size + 1)
+        return total + 2 * tokens * width * width * 3 + 4 * tokens * tokens * width
+            + 2 * tokens * width * Double(config.embedDim)
+    }
+}
+
+/// FLOPs of one text of `length` tokens through BERT and the projection.
+private func textFLOPs(_ config: ModelConfig, length: Int) -> Double {
+    let hidden = Double(config.textHiddenSize), tokens = Double(length)
+    let layer = 2 * tokens * hidden * hidden * 4 + 4 * tokens * tokens * hidden
+        + 4 * tokens * hidden * Double(config.textIntermediateSize)
+    return Double(config.textNumHiddenLayers) * layer + 2 * hidden * Double(config.embedDim)
+}
+
+/// Peak resident set size of this process (Linux `getrusage`, KiB → MB).
+func peakResidentMegabytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss / 1024
+}
