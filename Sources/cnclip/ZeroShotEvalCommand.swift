@@ -53,6 +53,10 @@ struct ZeroShotEvalCommand: ParsableCommand {
         guard imgBatchSize > 0 else { throw ValidationError("--img-batch-size must be positive") }
         guard numWorkers >= 0 else { throw ValidationError("--num-workers must not be negative") }
         guard (2...512).contains(contextLength) else { throw ValidationError("--context-length must be within 2...512") }
+        var isFolder: ObjCBool = false
+        guard saveDir.isEmpty || (FileManager.default.fileExists(atPath: saveDir, isDirectory: &isFolder) && isFolder.boolValue) else {
+            throw ValidationError("--save-dir \(saveDir) is not an existing folder")
+        }
     }
 
     func run() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Retrieval
+import Tokenizer
 import TestSupport
 import XCTest
 
@@ -62,6 +63,33 @@ final class ZeroShotTests: XCTestCase {
         for entry in try XCTUnwrap(expected["torch_repr"] as? [[Any]]) {
             let values = try XCTUnwrap(entry[0] as? [Int])
             XCTAssertEqual(torchRepr(int64Vector: values), entry[1] as? String)
+        }
+    }
+
+    /// Class embeddings against the recipe computed here on full-length (52-token) prompts: the classifier trims the
+    /// common padding, which must not move a value by more than 1e-6.
+    func testClassEmbeddingsEqualTheUntrimmedRecipe() throws {
+        let config = try ModelRegistry.config(contentsOf: Fixtures.url("models/tiny-vit-bert2.config.json"))
+        let loaded = try CLIPModel.load(config: config, checkpoint: Fixtures.url("models/tiny-vit-bert2.fp32.pt"))
+        let templates = try PromptTemplateSets.bundled().templates(forDataset: "food-101")
+        let labels = ["皮卡丘", "“Squirtle”杰尼龟"]
+        let classifier = try ZeroShotClassifier(model: loaded, labels: labels, templates: templates)
+        let embeddings = classifier.classEmbeddings.toArray()
+        let width = config.embedDim
+        for (row, label) in labels.enumerated() {
+            let prompts = templates.map { preprocessText($0(label)) }
+            XCTAssertTrue(prompts[0].contains("\"squirtle\"") || row == 0, prompts[0])
+            let tokens = try loaded.tokenizer.tokenize(prompts, contextLength: 52)
+            let features = try loaded.model.encodeText(tokens).toArray()
+            var mean = [Double](repeating: 0, count: width)
+            for text in 0..<prompts.count {
+                let feature = features[(text * width)..<((text + 1) * width)].map(Double.init)
+                let norm = feature.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                for column in 0..<width { mean[column] += feature[column] / norm / Double(prompts.count) }
+            }
+            let norm = mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let expected = mean.map { Float($0 / norm) }
+            XCTAssertLessThanOrEqual(maxAbsDifference(Array(embeddings[(row * width)..<((row + 1) * width)]), expected), 1e-6)
         }
     }
 
