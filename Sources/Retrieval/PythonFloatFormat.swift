@@ -1,3 +1,5 @@
+import Foundation
+
 /// Python's `repr(float)` (also what `json.dumps` writes): the shortest digit string that reads back as the same
 /// double, in plain notation when the decimal exponent is in [−4, 16) and as `d.ddde±XX` otherwise, with `.0`
 /// on integral values; `inf`, `-inf`, `nan` (JSON: `Infinity`, `-Infinity`, `NaN`).
@@ -49,4 +51,15 @@ private func shortestDigits(_ value: Double) -> (negative: Bool, digits: String,
     while digits.last == "0" { digits = digits.dropLast() }
     if digits.isEmpty { return (value.sign == .minus, "0", 1) }
     return (value.sign == .minus, String(digits), pointPosition)
+}
+
+/// Python's `round(value, digits)` for a double: the decimal with `digits` places nearest to the exact binary value
+/// (ties to even), read back as a double; what glibc's `%.Nf` computes too, so it is formatted and parsed here.
+public func pythonRound(_ value: Double, digits: Int) -> Double {
+    guard value.isFinite else { return value }
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 350 + max(digits, 0)) { buffer in
+        guard let base = buffer.baseAddress else { return value }
+        _ = withVaList([max(digits, 0), value]) { vsnprintf(base, buffer.count, "%.*f", $0) }
+        return strtod(base, nil)
+    }
 }

@@ -16,6 +16,7 @@ struct CNClip: ParsableCommand {
             BuildLMDBCommand.self,
             EvaluationCommand.self,
             EvaluationTRCommand.self,
+            ZeroShotEvalCommand.self,
             TransformIRAnnotationCommand.self,
             BenchCommand.self,
         ]
