@@ -17,6 +17,7 @@ struct CNClip: ParsableCommand {
             EvaluationCommand.self,
             EvaluationTRCommand.self,
             TransformIRAnnotationCommand.self,
+            ExtractFeaturesCommand.self, MakeTopKPredictionsCommand.self, MakeTopKPredictionsTRCommand.self,
             BenchCommand.self,
         ]
     )
