@@ -45,5 +45,6 @@ public enum ImageBase64 {
 /// Why a base64 text does not decode (e.g. `invalid base64 character at offset 12`).
 public struct ImageBase64Error: Error, Equatable, CustomStringConvertible {
     public let reason: String
+    public init(reason: String) { self.reason = reason }
     public var description: String { reason }
 }
