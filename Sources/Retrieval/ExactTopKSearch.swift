@@ -7,6 +7,11 @@ import Tensor
 /// the k best. All GEMMs of a run have the same shape (the last query and gallery blocks are padded), so every
 /// score is computed by the same BLAS code path and identical gallery rows get bit-identical scores (exact ties
 /// stay ties). Memory: the queries, one score block and the heaps; the gallery is never held here.
+///
+/// Residual risk: the reference scores on a GPU (cuBLAS); this scores with OpenBLAS `sgemm`, whose K-blocking
+/// is the one the reference's CPU run uses, and the committed fixtures (ties, duplicates, random unit vectors) rank
+/// identically to that CPU run. A different summation order can still change a score in its last bit, so two
+/// different gallery items whose scores lie within about one ulp may swap places relative to a GPU run.
 public final class ExactTopKSearch {
     public let k: Int
     public let dimension: Int

@@ -85,36 +85,35 @@ struct ExtractFeaturesCommand: ParsableCommand {
             print("Preparing text inference dataset.")
             texts = try EvalText.readAll(path: textData)
         }
+        // Opened before the model loads, so an unwritable output fails fast; renamed into place only at the end.
+        let textWriter = try extractTextFeatures ? FeatureJSONLWriter(path: textOutputPath, kind: .text) : nil
+        let imageWriter = try extractImageFeatures ? FeatureJSONLWriter(path: imageOutputPath, kind: .image) : nil
         print("Begin to load model checkpoint from \(checkpoint.resume).")
         let loaded = try CLIPModel.load(config: config, checkpoint: checkpoint.url(),
                                         precision: precision == "fp16" ? .roundedToHalf : .exact)
         print("=> loaded checkpoint '\(checkpoint.resume)' (epoch \(loaded.epoch.map(String.init) ?? "None") "
               + "@ \(loaded.step.map(String.init) ?? "None") steps)")
         let extractor = FeatureExtractor(loaded)
-        var finished: [FeatureJSONLWriter] = []
-        if extractTextFeatures {
+        if let writer = textWriter {
             print("Make inference for texts...")
-            let writer = try FeatureJSONLWriter(path: textOutputPath, kind: .text)
             let meter = ProgressMeter(label: "texts", total: texts.count, interval: progressInterval, output: printToStandardError)
             let count = try extractor.extractTexts(texts, batchSize: textBatchSize, contextLength: contextLength,
                                                    into: writer, progress: { meter.update(done: $0) })
             meter.finish()
-            finished.append(writer)
             print("\(count) text features are stored in \(textOutputPath)")
         }
-        if extractImageFeatures {
+        if let writer = imageWriter {
             print("Make inference for images...")
-            let writer = try FeatureJSONLWriter(path: imageOutputPath, kind: .image)
             let meter = ProgressMeter(label: "images", total: imageCount, interval: progressInterval,
                                       output: printToStandardError)
             let count = try extractor.extractImages(
                 lmdbPath: imageData, batchSize: imageBatchSize, into: writer,
                 warning: { printToStandardError("warning: \($0)") }, progress: { done, _ in meter.update(done: done) })
             meter.finish()
-            finished.append(writer)
             print("\(count) image features are stored in \(imageOutputPath)")
         }
-        for writer in finished { try writer.finish() }
+        try textWriter?.finish()
+        try imageWriter?.finish()
         print("Done!")
     }
 
