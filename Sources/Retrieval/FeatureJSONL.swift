@@ -91,27 +91,54 @@ public final class FeatureJSONLWriter {
 }
 
 /// Reads a feature file line by line; each `feature` value becomes a float32 as `torch.tensor(..., float32)` does.
+/// Lines in the layout the extract script writes take a fast path (`FeatureLineParser`); any other line goes
+/// through the general JSON parser, so both give the same values and errors.
 public final class FeatureJSONLReader {
     public let kind: FeatureRecord.Kind
     private let reader: TextLineReader
+    private let idKey: [UInt8]
 
     public init(path: String, kind: FeatureRecord.Kind) throws(DatasetError) {
         self.kind = kind
         reader = try TextLineReader(path: path)
+        idKey = Array(kind.rawValue.utf8)
     }
+
+    /// The file being read, as given.
+    public var path: String { reader.path }
+    /// Number of the line last returned (1-based).
+    public var lineNumber: Int { reader.lineNumber }
+    /// Bytes consumed so far (for progress reports).
+    public var bytesRead: Int { reader.bytesRead }
 
     /// The next record, or nil at the end; a malformed line is an error naming the file and line.
     public func next() throws(DatasetError) -> FeatureRecord? {
-        guard let line = try reader.nextString() else { return nil }
-        func malformed(_ reason: String) -> DatasetError {
-            .malformedLine(file: reader.path, line: reader.lineNumber, reason: reason)
-        }
+        var feature: [Float] = []
+        guard let id = try next(into: &feature) else { return nil }
+        return FeatureRecord(id: id, feature: feature)
+    }
+
+    /// The next record's id, with its feature values replacing the contents of `feature` (whose capacity is
+    /// reused); nil at the end of the file.
+    public func next(into feature: inout [Float]) throws(DatasetError) -> Int64? {
+        feature.removeAll(keepingCapacity: true)
+        guard let bytes = try reader.nextLine() else { return nil }
+        let fast = bytes.withUnsafeBufferPointer { FeatureLineParser.parse($0, idKey: idKey, features: &feature) }
+        if let fast { return fast }
+        guard let line = String(validating: bytes, as: UTF8.self) else { throw malformed("not valid UTF-8") }
+        return try parseGeneral(line, into: &feature)
+    }
+
+    private func malformed(_ reason: String) -> DatasetError {
+        .malformedLine(file: reader.path, line: reader.lineNumber, reason: reason)
+    }
+
+    private func parseGeneral(_ line: String, into feature: inout [Float]) throws(DatasetError) -> Int64 {
         let object: PythonValue
         do { object = try PythonJSON.parse(line.pythonStripped) } catch { throw malformed("invalid JSON: \(error.message)") }
         guard case let .dict(dict) = object else { throw malformed("expected a JSON object, found \(object.typeName)") }
         guard let id = dict[kind.rawValue]?.int64Value else { throw malformed("missing or non-integer \"\(kind.rawValue)\"") }
         guard case let .list(items)? = dict["feature"] else { throw malformed("missing or non-list \"feature\"") }
-        var feature: [Float] = []
         feature.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             switch item {
@@ -120,7 +147,7 @@ public final class FeatureJSONLReader {
             default: throw malformed("feature[\(index)] is not a number (\(item.typeName))")
             }
         }
-        return FeatureRecord(id: id, feature: feature)
+        return id
     }
 
     /// Every remaining record.

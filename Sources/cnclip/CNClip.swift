@@ -14,10 +14,13 @@ struct CNClip: ParsableCommand {
             TokenizeCommand.self,
             ConvertCommand.self,
             BuildLMDBCommand.self,
+            ExtractFeaturesCommand.self,
+            MakeTopKPredictionsCommand.self,
+            MakeTopKPredictionsTRCommand.self,
             EvaluationCommand.self,
             EvaluationTRCommand.self,
-            ZeroShotEvalCommand.self,
             TransformIRAnnotationCommand.self,
+            ZeroShotEvalCommand.self,
             BenchCommand.self,
         ]
     )
