@@ -69,6 +69,12 @@ extension BertLayer {
         public let attention: Tensor?
         public let attentionOutput: Tensor?
         public let output: Tensor?
+
+        public init(attention: Tensor?, attentionOutput: Tensor?, output: Tensor?) {
+            self.attention = attention
+            self.attentionOutput = attentionOutput
+            self.output = output
+        }
     }
 
     /// What the layer's backward needs.
