@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["Dataset"]),
 
         .executableTarget(name: "cnclip", dependencies: [
-            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval",
+            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

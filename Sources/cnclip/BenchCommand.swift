@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure GEMM and kernel throughput on the shapes of ViT-B/16 and BERT-base.",
-        subcommands: [GemmBench.self, KernelsBench.self, EncodeBench.self]
+        subcommands: [GemmBench.self, KernelsBench.self, EncodeBench.self, TrainBench.self]
     )
 }
 
