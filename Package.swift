@@ -34,13 +34,16 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensor", "Layers", "Checkpoint", "Tokenizer", "Imaging"],
                 resources: [.copy("Resources/model_configs")]),
 
+        // One training step: backward passes, contrastive loss, AdamW, schedule.
+        .target(name: "Training", dependencies: ["Models", "Layers", "Tensor", "Checkpoint"]),
+
         // Datasets in the reference's formats, and retrieval over features.
         .target(name: "Dataset", dependencies: ["CLMDB"]),
         .target(name: "Retrieval", dependencies: ["Dataset", "Tensor", "Layers", "Models", "Imaging", "Tokenizer"],
                 resources: [.copy("Resources/zeroshot_templates.json")]),
 
         .executableTarget(name: "cnclip", dependencies: [
-            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval",
+            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -51,6 +54,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "Tensor", "Checkpoint", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "Models", "Tensor", "Tokenizer", "TestSupport"]),
     ]

@@ -6,8 +6,8 @@ import Tensor
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure GEMM and kernel throughput on the shapes of ViT-B/16 and BERT-base.",
-        subcommands: [GemmBench.self, KernelsBench.self, EncodeBench.self, TopKBench.self]
+        abstract: "Measure GEMM, kernels, the towers, a training step and top-k search (tables, or JSON lines with --json).",
+        subcommands: [GemmBench.self, KernelsBench.self, EncodeBench.self, TrainBench.self, TopKBench.self]
     )
 }
 

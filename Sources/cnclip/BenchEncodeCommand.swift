@@ -18,17 +18,13 @@ struct EncodeBench: ParsableCommand {
     @Option(name: .customLong("text-batch"), help: "Texts per forward pass (0 skips the text tower).")
     var textBatch = 32
 
-    @Option(name: .customLong("context-length"), help: "Tokens per text.")
-    var contextLength = 52
-
-    @Option(name: .long, help: "fp32 peak of this machine in GFLOP/s, for the fraction column.")
-    var peak = 211.0
+    @OptionGroup var shape: ModelBenchOptions
 
     func run() throws {
         options.applyThreads()
-        let config = try model.config()
-        let clip = try CLIPModel(config: config)
-        fillWithRandomWeights(clip)
+        let clip = try randomWeightModel(model)
+        let config = clip.config
+        let contextLength = shape.contextLength, peak = shape.peak
         var measurements: [Measurement] = []
         if imageBatch > 0 {
             let resolution = config.imageResolution
@@ -39,13 +35,7 @@ struct EncodeBench: ParsableCommand {
                 seconds: seconds, flops: Double(imageBatch) * imageFLOPs(clip), bytes: nil, items: Double(imageBatch)))
         }
         if textBatch > 0 {
-            var state: UInt64 = 7
-            let tokens = (0..<textBatch).map { _ in
-                [101] + (0..<(contextLength - 2)).map { _ -> Int in
-                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                    return 1000 + Int(state >> 33) % 7000
-                } + [102]
-            }
+            let tokens = benchTokens(count: textBatch, length: contextLength)
             let seconds = try time(options) { _ = try clip.encodeText(tokens) }
             measurements.append(Measurement(
                 bench: "encode-text \(model.textModel)", shape: "\(textBatch)x\(contextLength)", seconds: seconds,
@@ -59,9 +49,36 @@ struct EncodeBench: ParsableCommand {
     }
 }
 
+/// The text shape and machine peak every model benchmark takes.
+struct ModelBenchOptions: ParsableArguments {
+    @Option(name: .customLong("context-length"), help: "Tokens per text.")
+    var contextLength = 52
+
+    @Option(name: .long, help: "fp32 peak of this machine in GFLOP/s, for the fraction column.")
+    var peak = 211.0
+}
+
+/// The model `options` name, with deterministic random weights.
+func randomWeightModel(_ options: ModelOptions) throws -> CLIPModel {
+    let clip = try CLIPModel(config: try options.config())
+    fillWithRandomWeights(clip)
+    return clip
+}
+
+/// `count` deterministic token rows `[CLS] … [SEP]` of `length` ids from the common part of the vocabulary.
+func benchTokens(count: Int, length: Int) -> [[Int]] {
+    var state: UInt64 = 7
+    return (0..<count).map { _ in
+        [101] + (0..<(length - 2)).map { _ -> Int in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return 1000 + Int(state >> 33) % 7000
+        } + [102]
+    }
+}
+
 /// Fills every tensor with small deterministic values (BN variances positive, norms near 1) so the forward pass
 /// does realistic arithmetic without overflow.
-private func fillWithRandomWeights(_ model: CLIPModel) {
+func fillWithRandomWeights(_ model: CLIPModel) {
     var state: UInt64 = 12345
     for entry in model.stateEntries() {
         let fanIn = entry.tensor.rank >= 2 ? entry.tensor.count / entry.tensor.shape[0] : 1
@@ -78,7 +95,7 @@ private func fillWithRandomWeights(_ model: CLIPModel) {
 }
 
 /// Multiply–add FLOPs (×2) of one image through the vision tower's matrix products and convolutions.
-private func imageFLOPs(_ model: CLIPModel) -> Double {
+func imageFLOPs(_ model: CLIPModel) -> Double {
     let config = model.config
     switch model.visual {
     case let .transformer(tower):
@@ -113,7 +130,7 @@ private func imageFLOPs(_ model: CLIPModel) -> Double {
 }
 
 /// FLOPs of one text of `length` tokens through BERT and the projection.
-private func textFLOPs(_ config: ModelConfig, length: Int) -> Double {
+func textFLOPs(_ config: ModelConfig, length: Int) -> Double {
     let hidden = Double(config.textHiddenSize), tokens = Double(length)
     let layer = 2 * tokens * hidden * hidden * 4 + 4 * tokens * tokens * hidden
         + 4 * tokens * hidden * Double(config.textIntermediateSize)
