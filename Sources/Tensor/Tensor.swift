@@ -121,7 +121,7 @@ public struct Tensor: @unchecked Sendable {
     }
 }
 
-/// Reference-counted, 64-byte aligned fp32 buffer.
+/// Reference-counted, 64-byte aligned fp32 buffer (large ones recycled through `BufferPool`).
 public final class TensorStorage: @unchecked Sendable {
     /// Number of floats the buffer holds.
     public let count: Int
@@ -129,21 +129,19 @@ public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
 
     /// Allocates `count` zeroed floats.
-    public init(count: Int) {
-        self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    public convenience init(count: Int) {
+        self.init(uninitializedCount: count)
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
     /// Allocates `count` floats without zero-filling them; the caller must write each before reading it.
     init(uninitializedCount count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        let raw = BufferPool.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
     deinit {
-        pointer.deallocate()
+        BufferPool.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride)
     }
 }

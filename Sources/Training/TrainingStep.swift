@@ -36,14 +36,13 @@ public final class TrainingStep: @unchecked Sendable {
     public let options: TrainingOptions
     public let gradients = GradientStore()
 
-    /// Builds the optimizer over the model's trainable parameters (all but the vision tower's when frozen), and
-    /// tunes the allocator to recycle activation buffers between steps (`AllocatorTuning`).
+    /// Builds the optimizer over the model's trainable parameters (all but the vision tower's when frozen).
+    /// Activation buffers are recycled between steps by the tensor engine's buffer pool.
     public init(model: CLIPModel, schedule: CosineSchedule, beta1: Double, beta2: Double, eps: Double,
                 weightDecay: Double, options: TrainingOptions) {
         self.model = model
         self.schedule = schedule
         self.options = options
-        AllocatorTuning.retainFreedPages()
         if options.freezeVision { gradients.freeze(model.visionParameters) }
         let store = gradients
         optimizer = AdamW(entries: model.stateEntries(), trainable: { store.requiresGradient($0) },

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// Recycles large tensor buffers between forward passes and training steps.
+///
+/// Large buffers come from `mmap` directly, so returning one gives its memory back to the system (glibc's heap
+/// kept growing with fragmentation instead: 3.2 GB resident for a ViT-B-16 + RoBERTa-base benchmark whose live
+/// set is under 1 GB). Freed buffers wait in a cache keyed by their page-rounded size, so the next pass reuses
+/// them without the kernel zero-filling fresh pages. The cache holds at most `CNCLIP_BUFFER_CACHE_MB`
+/// megabytes (default 1024); beyond that, freed buffers are unmapped at once.
+enum BufferPool {
+    /// Buffers below this size go through the ordinary allocator.
+    static let minimumPooledBytes = 1 << 20
+    private static let pageSize = 4096
+
+    private struct State {
+        /// Addresses of cached buffers by reserved size (kept as integers so the state stays `Sendable`).
+        var free: [Int: [UInt]] = [:]
+        var cachedBytes = 0
+    }
+
+    private static let state = Mutex(State())
+
+    private static let capacityBytes: Int = {
+        let megabytes = ProcessInfo.processInfo.environment["CNCLIP_BUFFER_CACHE_MB"].flatMap { Int($0) } ?? 1024
+        return max(megabytes, 0) << 20
+    }()
+
+    /// Size actually reserved for a request of `bytes` (large requests are rounded up to whole pages).
+    static func reservedSize(_ bytes: Int) -> Int {
+        bytes < minimumPooledBytes ? bytes : (bytes + pageSize - 1) / pageSize * pageSize
+    }
+
+    /// A 64-byte aligned buffer of at least `bytes` bytes, with undefined contents.
+    static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
+        let size = reservedSize(bytes)
+        guard size >= minimumPooledBytes else {
+            return UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 64)
+        }
+        let reused = state.withLock { state -> UInt? in
+            guard let address = state.free[size]?.popLast() else { return nil }
+            state.cachedBytes -= size
+            return address
+        }
+        if let reused, let buffer = UnsafeMutableRawPointer(bitPattern: reused) {
+            return buffer
+        }
+        guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              mapped != MAP_FAILED else {
+            // Out of address space or memory: the same outcome as a failed `allocate`.
+            fatalError("cannot map \(size) bytes for a tensor buffer: \(String(cString: strerror(errno)))")
+        }
+        return mapped
+    }
+
+    /// Returns a buffer from `allocate(bytes:)` with the same `bytes`.
+    static func release(_ buffer: UnsafeMutableRawPointer, bytes: Int) {
+        let size = reservedSize(bytes)
+        guard size >= minimumPooledBytes else {
+            buffer.deallocate()
+            return
+        }
+        let address = UInt(bitPattern: buffer)
+        let cached = state.withLock { state -> Bool in
+            guard state.cachedBytes + size <= capacityBytes else { return false }
+            state.free[size, default: []].append(address)
+            state.cachedBytes += size
+            return true
+        }
+        if !cached { munmap(buffer, size) }
+    }
+}
