@@ -120,21 +120,24 @@ public func vectorSigmoid(_ x: FloatVector) -> FloatVector {
     return (one / (one + expInRange(clamped))).replacing(with: 0, where: minusX .> expUpper)
 }
 
+/// c₀ + c₁x + … + c₆x⁶ lane by lane by Horner's rule (coefficients lowest first).
+@inline(__always)
+private func horner6(_ x: FloatVector, _ c: (Float, Float, Float, Float, Float, Float, Float)) -> FloatVector {
+    var p = x * c.6 + c.5
+    p = p * x + c.4
+    p = p * x + c.3
+    p = p * x + c.2
+    p = p * x + c.1
+    return p * x + c.0
+}
+
 /// erf x lane by lane: x·P(x²) for |x| < 0.921875, else 1 − e^{−x²}·Q(|x|), saturating to ±1 past 3.92.
 @inline(__always)
 public func vectorErf(_ x: FloatVector) -> FloatVector {
     let magnitude = vectorAbs(x)
     let s = x * x
-    let p6: Float = 8.411063972467919e-05, p5: Float = -0.0008153790876179734, p4: Float = 0.0052021769538909525
-    let p3: Float = -0.0268599577151881, p2: Float = 0.1128370843912057, p1: Float = -0.3761263494358951
-    let p0: Float = 1.1283791669006575
-    var p = s * p6 + p5
-    p = p * s + p4
-    p = p * s + p3
-    p = p * s + p2
-    p = p * s + p1
-    p = p * s + p0
-    let small = x * p
+    let small = x * horner6(s, (1.1283791669006575, -0.3761263494358951, 0.1128370843912057, -0.0268599577151881,
+                                0.0052021769538909525, -0.0008153790876179734, 8.411063972467919e-05))
 
     let limit: Float = 3.92
     let t = magnitude.replacing(with: limit, where: magnitude .> limit)
@@ -168,17 +171,10 @@ public func vectorNormalCDF(_ x: FloatVector) -> FloatVector {
     let limit: Float = 5.2
     let clamped = x.replacing(with: limit, where: x .> limit).replacing(with: -limit, where: x .< -limit)
     let s = clamped * clamped
-    let p0: Float = 3.989422156e-01, p1: Float = 3.265119725e-02, p2: Float = 4.298401694e-03
-    let p3: Float = 1.379430770e-04, p4: Float = 2.954120853e-06, p5: Float = -2.287774525e-08
-    let p6: Float = 1.267962397e-10
+    let p = horner6(s, (3.989422156e-01, 3.265119725e-02, 4.298401694e-03, 1.379430770e-04, 2.954120853e-06,
+                        -2.287774525e-08, 1.267962397e-10))
     let q1: Float = 2.485099607e-01, q2: Float = 2.719504240e-02, q3: Float = 1.639701772e-03
     let q4: Float = 5.211092177e-05
-    var p = s * p6 + p5
-    p = p * s + p4
-    p = p * s + p3
-    p = p * s + p2
-    p = p * s + p1
-    p = p * s + p0
     var q = s * q4 + q3
     q = q * s + q2
     q = q * s + q1
