@@ -9,13 +9,19 @@ private let quickGELUSlope: Float = 1.702
 private let transcendentalGrain = 8_192
 
 /// GELU in the erf form BERT uses: x·Φ(x) = 0.5·x·(1 + erf(x/√2)), with Φ from `vectorNormalCDF`.
-public func gelu(_ x: Tensor) -> Tensor {
-    mapElements(x, grain: transcendentalGrain) { v in v * vectorNormalCDF(v) }
+public func gelu(_ x: Tensor) -> Tensor { mapElements(x, grain: transcendentalGrain, GELUKernel()) }
+
+private struct GELUKernel: UnaryLaneKernel {
+    @inline(__always) func callAsFunction(_ v: FloatVector) -> FloatVector { v * vectorNormalCDF(v) }
 }
 
 /// Backward of `gelu`: g·(Φ(x) + x·φ(x)).
 public func geluBackward(_ gradOutput: Tensor, input: Tensor) throws -> Tensor {
-    try zipElements(gradOutput, input, op: "geluBackward", grain: transcendentalGrain) { g, v in
+    try zipElements(gradOutput, input, op: "geluBackward", grain: transcendentalGrain, GELUBackwardKernel())
+}
+
+private struct GELUBackwardKernel: BinaryLaneKernel {
+    @inline(__always) func callAsFunction(_ g: FloatVector, _ v: FloatVector) -> FloatVector {
         let minusHalf: Float = -0.5
         let pdf = inverseSqrt2Pi * vectorExpNonPositive(minusHalf * v * v)
         return g * (vectorNormalCDF(v) + v * pdf)
@@ -23,13 +29,19 @@ public func geluBackward(_ gradOutput: Tensor, input: Tensor) throws -> Tensor {
 }
 
 /// QuickGELU as the CLIP towers use it: x·σ(1.702·x).
-public func quickGELU(_ x: Tensor) -> Tensor {
-    mapElements(x, grain: transcendentalGrain) { v in v * vectorSigmoid(quickGELUSlope * v) }
+public func quickGELU(_ x: Tensor) -> Tensor { mapElements(x, grain: transcendentalGrain, QuickGELUKernel()) }
+
+private struct QuickGELUKernel: UnaryLaneKernel {
+    @inline(__always) func callAsFunction(_ v: FloatVector) -> FloatVector { v * vectorSigmoid(quickGELUSlope * v) }
 }
 
 /// Backward of `quickGELU`: g·(σ + 1.702·x·σ·(1 − σ)) with σ = σ(1.702·x).
 public func quickGELUBackward(_ gradOutput: Tensor, input: Tensor) throws -> Tensor {
-    try zipElements(gradOutput, input, op: "quickGELUBackward", grain: transcendentalGrain) { g, v in
+    try zipElements(gradOutput, input, op: "quickGELUBackward", grain: transcendentalGrain, QuickGELUBackwardKernel())
+}
+
+private struct QuickGELUBackwardKernel: BinaryLaneKernel {
+    @inline(__always) func callAsFunction(_ g: FloatVector, _ v: FloatVector) -> FloatVector {
         let s = vectorSigmoid(quickGELUSlope * v)
         let one: Float = 1
         return g * (s + quickGELUSlope * v * s * (one - s))
@@ -37,36 +49,54 @@ public func quickGELUBackward(_ gradOutput: Tensor, input: Tensor) throws -> Ten
 }
 
 /// max(x, 0).
-public func relu(_ x: Tensor) -> Tensor {
-    mapElements(x) { v in v.replacing(with: 0, where: v .< 0) }
+public func relu(_ x: Tensor) -> Tensor { mapElements(x, ReLUKernel()) }
+
+private struct ReLUKernel: UnaryLaneKernel {
+    @inline(__always) func callAsFunction(_ v: FloatVector) -> FloatVector { v.replacing(with: 0, where: v .< 0) }
 }
 
 /// Backward of `relu`: g where x > 0, else 0 (PyTorch's convention at 0).
 public func reluBackward(_ gradOutput: Tensor, input: Tensor) throws -> Tensor {
-    try zipElements(gradOutput, input, op: "reluBackward") { g, v in g.replacing(with: 0, where: v .<= 0) }
+    try zipElements(gradOutput, input, op: "reluBackward", ReLUBackwardKernel())
+}
+
+private struct ReLUBackwardKernel: BinaryLaneKernel {
+    @inline(__always) func callAsFunction(_ g: FloatVector, _ v: FloatVector) -> FloatVector { g.replacing(with: 0, where: v .<= 0) }
 }
 
 /// tanh x.
-public func tanh(_ x: Tensor) -> Tensor {
-    mapElements(x, grain: transcendentalGrain) { vectorTanh($0) }
+public func tanh(_ x: Tensor) -> Tensor { mapElements(x, grain: transcendentalGrain, TanhKernel()) }
+
+private struct TanhKernel: UnaryLaneKernel {
+    @inline(__always) func callAsFunction(_ x: FloatVector) -> FloatVector { vectorTanh(x) }
 }
 
 /// Backward of `tanh`, from its output y: g·(1 − y²).
 public func tanhBackward(_ gradOutput: Tensor, output: Tensor) throws -> Tensor {
-    try zipElements(gradOutput, output, op: "tanhBackward") { g, y in
+    try zipElements(gradOutput, output, op: "tanhBackward", TanhBackwardKernel())
+}
+
+private struct TanhBackwardKernel: BinaryLaneKernel {
+    @inline(__always) func callAsFunction(_ g: FloatVector, _ y: FloatVector) -> FloatVector {
         let one: Float = 1
         return g * (one - y * y)
     }
 }
 
 /// The logistic function 1/(1 + e^-x).
-public func sigmoid(_ x: Tensor) -> Tensor {
-    mapElements(x, grain: transcendentalGrain) { vectorSigmoid($0) }
+public func sigmoid(_ x: Tensor) -> Tensor { mapElements(x, grain: transcendentalGrain, SigmoidKernel()) }
+
+private struct SigmoidKernel: UnaryLaneKernel {
+    @inline(__always) func callAsFunction(_ x: FloatVector) -> FloatVector { vectorSigmoid(x) }
 }
 
 /// Backward of `sigmoid`, from its output y: g·y·(1 − y).
 public func sigmoidBackward(_ gradOutput: Tensor, output: Tensor) throws -> Tensor {
-    try zipElements(gradOutput, output, op: "sigmoidBackward") { g, y in
+    try zipElements(gradOutput, output, op: "sigmoidBackward", SigmoidBackwardKernel())
+}
+
+private struct SigmoidBackwardKernel: BinaryLaneKernel {
+    @inline(__always) func callAsFunction(_ g: FloatVector, _ y: FloatVector) -> FloatVector {
         let one: Float = 1
         return g * y * (one - y)
     }

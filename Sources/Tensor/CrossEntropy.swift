@@ -32,7 +32,7 @@ public func crossEntropy(logits: Tensor, labels: [Int]) throws -> CrossEntropyRe
         let values = logProbabilities.storage.pointer
         for (row, label) in labels.enumerated() { total -= Double(values[row * classes + label]) }
     }
-    let probabilities = mapElements(logProbabilities) { vectorExpNonPositive($0) }
+    let probabilities = mapElements(logProbabilities, ExpOfLogProbabilityKernel())
     return CrossEntropyResult(loss: rows == 0 ? .nan : Float(total / Double(rows)), probabilities: probabilities)
 }
 
@@ -48,4 +48,9 @@ public func crossEntropyBackward(probabilities: Tensor, labels: [Int], gradLoss:
     let values = gradLogits.storage.pointer
     for (row, label) in labels.enumerated() { values[row * classes + label] -= factor }
     return gradLogits
+}
+
+/// e^x for log-probabilities (x ≤ 0).
+private struct ExpOfLogProbabilityKernel: UnaryLaneKernel {
+    @inline(__always) func callAsFunction(_ x: FloatVector) -> FloatVector { vectorExpNonPositive(x) }
 }

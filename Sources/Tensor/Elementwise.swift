@@ -28,8 +28,8 @@ func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
 }
 
 @inline(__always)
-private func broadcastBinary(_ a: Tensor, _ b: Tensor, op: String,
-                             _ body: (FloatVector, FloatVector) -> FloatVector) throws -> Tensor {
+private func broadcastBinary<Kernel: BinaryLaneKernel>(_ a: Tensor, _ b: Tensor, op: String,
+                                                        _ body: Kernel) throws -> Tensor {
     if a.shape == b.shape { return try zipElements(a, b, op: op, body) }
     let shape = try broadcastShape(a.shape, b.shape, op: op)
     let left = a.contiguous(), right = b.contiguous()
@@ -72,17 +72,38 @@ private func broadcastBinary(_ a: Tensor, _ b: Tensor, op: String,
     return result
 }
 
+private struct SumKernel: BinaryLaneKernel {
+    @inline(__always) func callAsFunction(_ x: FloatVector, _ y: FloatVector) -> FloatVector { x + y }
+}
+
+private struct DifferenceKernel: BinaryLaneKernel {
+    @inline(__always) func callAsFunction(_ x: FloatVector, _ y: FloatVector) -> FloatVector { x - y }
+}
+
+private struct ProductKernel: BinaryLaneKernel {
+    @inline(__always) func callAsFunction(_ x: FloatVector, _ y: FloatVector) -> FloatVector { x * y }
+}
+
+private struct ScaleKernel: UnaryLaneKernel {
+    let factor: Float
+    @inline(__always) func callAsFunction(_ x: FloatVector) -> FloatVector { x * factor }
+}
+
 /// a + b with broadcasting.
-public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { try broadcastBinary(a, b, op: "add") { $0 + $1 } }
+public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { try broadcastBinary(a, b, op: "add", SumKernel()) }
 
 /// a − b with broadcasting.
-public func subtract(_ a: Tensor, _ b: Tensor) throws -> Tensor { try broadcastBinary(a, b, op: "subtract") { $0 - $1 } }
+public func subtract(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+    try broadcastBinary(a, b, op: "subtract", DifferenceKernel())
+}
 
 /// a · b (elementwise) with broadcasting.
-public func multiply(_ a: Tensor, _ b: Tensor) throws -> Tensor { try broadcastBinary(a, b, op: "multiply") { $0 * $1 } }
+public func multiply(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+    try broadcastBinary(a, b, op: "multiply", ProductKernel())
+}
 
 /// factor · x.
-public func scale(_ x: Tensor, by factor: Float) -> Tensor { mapElements(x) { $0 * factor } }
+public func scale(_ x: Tensor, by factor: Float) -> Tensor { mapElements(x, ScaleKernel(factor: factor)) }
 
 /// Sums `gradient` over the axes along which an operand of `shape` was broadcast, giving a tensor of `shape`.
 /// - Throws: `TensorError.shapeMismatch` when `shape` does not broadcast to the gradient's shape.

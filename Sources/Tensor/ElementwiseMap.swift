@@ -1,9 +1,23 @@
 /// The vectorised, parallel loops behind every elementwise kernel: 16 lanes at a time, a zero-padded
 /// partial vector for the tail, contiguous chunks over the cores.
 
+/// A lane-wise function of one vector. The loops below take kernels as types rather than closures, so
+/// each loop is specialised with its kernel inlined: no call per vector, and the optimiser can overlap
+/// consecutive vectors.
+protocol UnaryLaneKernel {
+    /// The function on 16 lanes.
+    func callAsFunction(_ x: FloatVector) -> FloatVector
+}
+
+/// A lane-wise function of two vectors (see `UnaryLaneKernel`).
+protocol BinaryLaneKernel {
+    /// The function on 16 lanes of each operand.
+    func callAsFunction(_ x: FloatVector, _ y: FloatVector) -> FloatVector
+}
+
 /// Applies `body` to every element of `x` (made contiguous), writing a new tensor of the same shape.
 @inline(__always)
-func mapElements(_ x: Tensor, grain: Int = 32_768, _ body: (FloatVector) -> FloatVector) -> Tensor {
+func mapElements<Kernel: UnaryLaneKernel>(_ x: Tensor, grain: Int = 32_768, _ body: Kernel) -> Tensor {
     let input = x.contiguous()
     let result = Tensor(uninitialized: x.shape)
     withExtendedLifetime(input) {
@@ -11,9 +25,9 @@ func mapElements(_ x: Tensor, grain: Int = 32_768, _ body: (FloatVector) -> Floa
         let destination = result.storage.pointer
         forEachVectorRange(x.count, grain: grain) { start, end in
             var index = start
-            while index + vectorWidth <= end {
+            while index &+ vectorWidth <= end {
                 storeVector(body(loadVector(source + index)), destination + index)
-                index += vectorWidth
+                index &+= vectorWidth
             }
             if index < end {
                 storePartialVector(body(loadPartialVector(source + index, end - index)), destination + index, end - index)
@@ -26,8 +40,8 @@ func mapElements(_ x: Tensor, grain: Int = 32_768, _ body: (FloatVector) -> Floa
 /// Applies `body` lane by lane to two tensors of the same shape, writing a new tensor of that shape.
 /// - Throws: `TensorError.shapeMismatch` naming `op` when the shapes differ.
 @inline(__always)
-func zipElements(_ a: Tensor, _ b: Tensor, op: String, grain: Int = 32_768,
-                 _ body: (FloatVector, FloatVector) -> FloatVector) throws -> Tensor {
+func zipElements<Kernel: BinaryLaneKernel>(_ a: Tensor, _ b: Tensor, op: String, grain: Int = 32_768,
+                                           _ body: Kernel) throws -> Tensor {
     guard a.shape == b.shape else { throw TensorError.shapeMismatch(op: op, lhs: a.shape, rhs: b.shape) }
     let left = a.contiguous(), right = b.contiguous()
     let result = Tensor(uninitialized: a.shape)
@@ -37,9 +51,9 @@ func zipElements(_ a: Tensor, _ b: Tensor, op: String, grain: Int = 32_768,
         let destination = result.storage.pointer
         forEachVectorRange(a.count, grain: grain) { start, end in
             var index = start
-            while index + vectorWidth <= end {
+            while index &+ vectorWidth <= end {
                 storeVector(body(loadVector(x + index), loadVector(y + index)), destination + index)
-                index += vectorWidth
+                index &+= vectorWidth
             }
             if index < end {
                 let rest = end - index

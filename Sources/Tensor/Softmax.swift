@@ -39,41 +39,60 @@ private func forEachSoftmaxRow(_ shape: [Int], mask: Tensor?, op: String,
 @inline(__always)
 private func maskedCopyMax(_ x: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
                            _ length: Int) -> Float {
+    @inline(__always) func maskedLoad(_ column: Int, count: Int = vectorWidth) -> FloatVector {
+        let fill = -Float.infinity
+        var v = count == vectorWidth ? loadVector(x + column) : loadPartialVector(x + column, count, fill: fill)
+        if let mask { v += count == vectorWidth ? loadVector(mask + column) : loadPartialVector(mask + column, count) }
+        return v
+    }
+    guard length >= vectorWidth else {
+        let v = maskedLoad(0, count: length)
+        storePartialVector(v, out, length)
+        return horizontalMax(v)
+    }
     var best = FloatVector(repeating: -.infinity)
     var column = 0
-    while column + vectorWidth <= length {
-        var v = loadVector(x + column)
-        if let mask { v += loadVector(mask + column) }
+    while column &+ vectorWidth <= length {
+        let v = maskedLoad(column)
         storeVector(v, out + column)
         best = best.replacing(with: v, where: v .> best)
-        column += vectorWidth
+        column &+= vectorWidth
     }
-    var result = horizontalMax(best)
-    while column < length {
-        let v = x[column] + (mask?[column] ?? 0)
-        out[column] = v
-        result = Swift.max(result, v)
-        column += 1
+    if column < length {
+        // The last 16 elements again (max and copy do not mind seeing some twice): no partial loads.
+        let v = maskedLoad(length - vectorWidth)
+        storeVector(v, out + length - vectorWidth)
+        best = best.replacing(with: v, where: v .> best)
     }
-    return result
+    return horizontalMax(best)
 }
 
 /// Replaces `row[i]` with e^(row[i] − shift) and returns their sum.
 @inline(__always)
 private func exponentiateShifted(_ row: UnsafeMutablePointer<Float>, _ length: Int, shift: Float) -> Float {
+    guard length >= vectorWidth else {
+        let e = vectorExpNonPositive(loadPartialVector(row, length, fill: -.infinity) - shift)
+        storePartialVector(e, row, length)
+        return e.sum()
+    }
+    // The row's last 16 elements, exponentiated before the loop overwrites any of them: the loop leaves
+    // fewer than 16 at the end, and storing this whole vector afterwards covers them (the lanes the loop
+    // also did get the same values again), with no partial loads or stores.
+    let tailStart = length - vectorWidth
+    let tail = vectorExpNonPositive(loadVector(row + tailStart) - shift)
     var total = FloatVector()
     var column = 0
-    while column + vectorWidth <= length {
+    while column &+ vectorWidth <= length {
         let e = vectorExpNonPositive(loadVector(row + column) - shift)
         storeVector(e, row + column)
         total += e
-        column += vectorWidth
+        column &+= vectorWidth
     }
     if column < length {
-        let rest = length - column
-        let e = vectorExpNonPositive(loadPartialVector(row + column, rest, fill: -.infinity) - shift)
-        storePartialVector(e, row + column, rest)
-        total += e
+        storeVector(tail, row + tailStart)
+        let laneIndices = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        let alreadySummed = SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: column - tailStart))
+        total += tail.replacing(with: 0, where: laneIndices .< alreadySummed)
     }
     return total.sum()
 }
@@ -81,15 +100,18 @@ private func exponentiateShifted(_ row: UnsafeMutablePointer<Float>, _ length: I
 /// Multiplies `length` floats at `row` by `factor`.
 @inline(__always)
 private func scaleRow(_ row: UnsafeMutablePointer<Float>, _ length: Int, by factor: Float) {
+    guard length >= vectorWidth else {
+        storePartialVector(loadPartialVector(row, length) * factor, row, length)
+        return
+    }
+    // As in `exponentiateShifted`: the last 16 elements are scaled before the loop and stored after it.
+    let tail = loadVector(row + length - vectorWidth) * factor
     var column = 0
-    while column + vectorWidth <= length {
+    while column &+ vectorWidth <= length {
         storeVector(loadVector(row + column) * factor, row + column)
-        column += vectorWidth
+        column &+= vectorWidth
     }
-    while column < length {
-        row[column] *= factor
-        column += 1
-    }
+    storeVector(tail, row + length - vectorWidth)
 }
 
 /// softmax(x + mask) over the last axis. The additive mask (e.g. 0 / −∞) broadcasts to x and has x's last axis.
