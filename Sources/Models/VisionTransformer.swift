@@ -27,17 +27,22 @@ public struct VisionTransformer: StatefulModule, Sendable {
 
     /// Image features `[N, embed_dim]` of images `[N, 3, R, R]`.
     public func callAsFunction(_ images: Tensor) throws -> Tensor {
+        var x = try lnPre(embedTokens(images))
+        for block in blocks { x = try block(x) }
+        return try matmul(lnPost(firstToken(x)), proj)
+    }
+
+    /// Patch embeddings with the class token in front and positions added: `[N, g² + 1, W]`, the input of `ln_pre`.
+    func embedTokens(_ images: Tensor) throws -> Tensor {
         let patches = try conv1(images)
         let batch = patches.shape[0], width = patches.shape[1], tokens = patches.shape[2] * patches.shape[3]
-        var x = try patches.reshaped([batch, width, tokens]).permuted([0, 2, 1]).contiguous()
-        x = try prependingToken(classEmbedding, to: x)
+        let x = try prependingToken(classEmbedding,
+                                    to: patches.reshaped([batch, width, tokens]).permuted([0, 2, 1]).contiguous())
         guard x.shape[1] == positionalEmbedding.shape[0] else {
             throw TensorError.shapeMismatch(op: "VisionTransformer positional embedding", lhs: x.shape,
                                             rhs: positionalEmbedding.shape)
         }
-        x = try lnPre(add(x, positionalEmbedding))
-        for block in blocks { x = try block(x) }
-        return try matmul(lnPost(firstToken(x)), proj)
+        return try add(x, positionalEmbedding)
     }
 
     public func stateEntries(prefix: String) -> [StateEntry] {

@@ -16,16 +16,8 @@ extension VisionTransformer {
 
     /// Image features `[N, embed_dim]` with the cache for `backward`.
     public func forwardTraining(_ images: Tensor, pass: TrainingPass) throws -> (output: Tensor, cache: Cache) {
-        let patches = try conv1(images)
-        let batch = patches.shape[0], width = patches.shape[1], tokens = patches.shape[2] * patches.shape[3]
-        var x = try patches.reshaped([batch, width, tokens]).permuted([0, 2, 1]).contiguous()
-        x = try prependingToken(classEmbedding, to: x)
-        guard x.shape[1] == positionalEmbedding.shape[0] else {
-            throw TensorError.shapeMismatch(op: "VisionTransformer positional embedding", lhs: x.shape,
-                                            rhs: positionalEmbedding.shape)
-        }
-        let (normalized, lnPreCache) = try lnPre.forwardTraining(add(x, positionalEmbedding))
-        x = normalized
+        let (normalized, lnPreCache) = try lnPre.forwardTraining(embedTokens(images))
+        var x = normalized
         var memories: [BlockMemory<ResidualAttentionBlock.Cache>] = []
         for block in blocks {
             let (output, memory) = try BlockMemory.run(x, checkpointing: pass.gradientCheckpointing, block.forwardTraining)
@@ -33,8 +25,9 @@ extension VisionTransformer {
             memories.append(memory)
         }
         let (pooled, lnPostCache) = try lnPost.forwardTraining(firstToken(x))
-        let cache = Cache(images: images, patchShape: patches.shape, lnPre: lnPreCache, blocks: memories,
-                          lnPost: lnPostCache, pooled: pooled, tokens: tokens + 1)
+        let grid = images.shape[2] / patchSize
+        let cache = Cache(images: images, patchShape: [images.shape[0], proj.shape[0], grid, grid], lnPre: lnPreCache,
+                          blocks: memories, lnPost: lnPostCache, pooled: pooled, tokens: normalized.shape[1])
         return (try matmul(pooled, proj), cache)
     }
 
