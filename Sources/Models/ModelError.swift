@@ -8,6 +8,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case invalidConfig(key: String, reason: String)
     /// Input of the wrong shape for the model.
     case invalidInput(String)
+    /// A checkpoint whose tensors do not fit the model's architecture.
+    case incompatibleCheckpoint(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
             return "model config key \"\(key)\": \(reason)"
         case let .invalidInput(reason):
             return "invalid model input: \(reason)"
+        case let .incompatibleCheckpoint(path, reason):
+            return "checkpoint \(path) does not fit the model: \(reason)"
         }
     }
 }

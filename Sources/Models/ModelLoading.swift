@@ -32,7 +32,11 @@ extension CLIPModel {
                             precision: WeightPrecision = .exact) throws -> LoadedCLIP {
         let file = try Checkpoint.load(contentsOf: url)
         let model = try CLIPModel(config: config)
-        try model.load(file.stateDict, precision: precision)
+        do {
+            try model.load(file.stateDict, precision: precision)
+        } catch let error as CheckpointError {
+            throw ModelError.incompatibleCheckpoint(path: url.path, reason: "\(error)")
+        }
         return LoadedCLIP(model: model, preprocessor: ImagePreprocessor(resolution: config.imageResolution),
                           tokenizer: try Tokenizer.bundled(), epoch: file.epoch, step: file.step)
     }

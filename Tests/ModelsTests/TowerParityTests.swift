@@ -56,6 +56,7 @@ final class TowerParityTests: XCTestCase {
         let config = try ModelRegistry.config(contentsOf: Fixtures.url("models/tiny-vit-bert2.config.json"))
         XCTAssertThrowsError(try CLIPModel.load(config: config, checkpoint: Fixtures.url("models/tiny-rn-bert1.fp32.pt"))) { error in
             let text = "\(error)"
+            XCTAssertTrue(text.contains("checkpoint ") && text.contains("tiny-rn-bert1.fp32.pt does not fit"), text)
             XCTAssertTrue(text.contains("visual.transformer.resblocks.0.attn.in_proj_weight"), text)
             XCTAssertTrue(text.contains("unexpected keys: module.visual.bn1.weight"), text)
             XCTAssertTrue(text.contains("text_projection (model [16, 24], checkpoint [16, 20])"), text)
