@@ -33,25 +33,36 @@ public struct ConvolutionGeometry: Equatable, Sendable {
 }
 
 /// Unfolds one image [C, H, W] into columns [C·kh·kw, Ho·Wo] (zeros where the kernel hangs over the padding).
+/// Each output row is a zero prefix, a run read from one input row (a plain copy at stride 1) and a zero suffix.
 func im2col(_ image: UnsafePointer<Float>, _ g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>) {
-    let (oh, ow) = (g.outputHeight, g.outputWidth)
-    Parallel.forRanges(g.patchSize, grain: Parallel.grain(elementsPerItem: g.positions)) { range in
+    let (oh, ow, positions) = (g.outputHeight, g.outputWidth, g.positions)
+    let (height, width, stride, padding) = (g.height, g.width, g.stride, g.padding)
+    let (kernelHeight, kernelWidth) = (g.kernelHeight, g.kernelWidth)
+    Parallel.forRanges(g.patchSize, grain: Parallel.grain(elementsPerItem: positions)) { range in
         for row in range {
-            let c = row / (g.kernelHeight * g.kernelWidth)
-            let ki = row / g.kernelWidth % g.kernelHeight, kj = row % g.kernelWidth
-            let plane = image + c * g.height * g.width
-            let out = columns + row * g.positions
+            let c = row / (kernelHeight * kernelWidth)
+            let ki = row / kernelWidth % kernelHeight, kj = row % kernelWidth
+            let plane = image + c * height * width
+            let out = columns + row * positions
+            // Output columns whose input column ix = ox·stride − padding + kj lies inside [0, width).
+            let first = min(ow, max(0, (padding - kj + stride - 1) / stride))
+            let lastInside = width - 1 + padding - kj
+            let last = lastInside < 0 ? first : max(first, min(ow, lastInside / stride + 1))
             for oy in 0..<oh {
-                let iy = oy * g.stride - g.padding + ki
+                let iy = oy * stride - padding + ki
                 let outRow = out + oy * ow
-                guard iy >= 0, iy < g.height else {
+                guard iy >= 0, iy < height else {
                     outRow.update(repeating: 0, count: ow)
                     continue
                 }
-                for ox in 0..<ow {
-                    let ix = ox * g.stride - g.padding + kj
-                    outRow[ox] = ix >= 0 && ix < g.width ? plane[iy * g.width + ix] : 0
+                if first > 0 { outRow.update(repeating: 0, count: first) }
+                let source = plane + iy * width + first * stride - padding + kj
+                if stride == 1 {
+                    (outRow + first).update(from: source, count: last - first)
+                } else {
+                    for ox in 0..<(last - first) { outRow[first + ox] = source[ox * stride] }
                 }
+                if last < ow { (outRow + last).update(repeating: 0, count: ow - last) }
             }
         }
     }
