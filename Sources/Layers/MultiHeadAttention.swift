@@ -100,6 +100,31 @@ public struct MultiHeadAttention: Sendable {
             .reshaped([batch, length, heads * headWidth])
     }
 
+    /// The output at position 0 alone, `[B, outFeatures]` (what the ResNet attention pool returns): with separate
+    /// projections only that position's query is computed; the keys and values still cover every position.
+    public func firstPositionOutput(_ x: Tensor) throws -> Tensor {
+        guard case let .separate(query, key, value) = projection else {
+            return try callAsFunction(x).sliced(axis: 1, range: 0..<1).reshaped([x.shape[0], output.outFeatures])
+        }
+        guard x.rank == 3 else {
+            throw TensorError.invalidShape(op: "MultiHeadAttention", shape: x.shape, reason: "expected [batch, length, width]")
+        }
+        let batch = x.shape[0]
+        let firstQuery = try splitHeads(query(x.sliced(axis: 1, range: 0..<1)), batch: batch)
+        let keys = try splitHeads(key(x), batch: batch), values = try splitHeads(value(x), batch: batch)
+        let scaledQuery = scale(firstQuery, by: 1 / Float(firstQuery.shape[2]).squareRoot())
+        let probabilities = try softmax(lastAxisOf: matmul(scaledQuery, keys, transposeB: true))
+        let merged = try mergeHeads(matmul(probabilities, values), batch: batch)
+        return try output(merged).reshaped([batch, output.outFeatures])
+    }
+
+    /// `[B, L, W]` → `[B·heads, L, W / heads]`, contiguous.
+    private func splitHeads(_ x: Tensor, batch: Int) throws -> Tensor {
+        let length = x.shape[1], width = x.shape[2]
+        return try x.reshaped([batch, length, heads, width / heads]).permuted([0, 2, 1, 3]).contiguous()
+            .reshaped([batch * heads, length, width / heads])
+    }
+
     /// Queries, keys and values of `x`, each `[B·heads, L, headWidth]` and contiguous.
     private func projectHeads(_ x: Tensor) throws -> (Tensor, Tensor, Tensor) {
         let batch = x.shape[0], length = x.shape[1]
@@ -114,12 +139,8 @@ public struct MultiHeadAttention: Sendable {
             }
             return (try part(0), try part(1), try part(2))
         case let .separate(query, key, value):
-            func split(_ layer: Linear) throws -> Tensor {
-                let width = layer.outFeatures
-                return try layer(x).reshaped([batch, length, heads, width / heads]).permuted([0, 2, 1, 3]).contiguous()
-                    .reshaped([batch * heads, length, width / heads])
-            }
-            return (try split(query), try split(key), try split(value))
+            return (try splitHeads(query(x), batch: batch), try splitHeads(key(x), batch: batch),
+                    try splitHeads(value(x), batch: batch))
         }
     }
 }

@@ -121,7 +121,7 @@ public struct AttentionPool2d: StatefulModule, Sendable {
 
     /// `[N, C, H, W]` feature maps → `[N, outputDim]`.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try firstToken(attention(tokens(x)))
+        try attention.firstPositionOutput(tokens(x))
     }
 
     /// The attention's input: the mean token, then the flattened map `[N, 1 + H·W, C]`, plus positions.
