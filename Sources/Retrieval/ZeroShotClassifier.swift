@@ -35,7 +35,7 @@ public struct ZeroShotClassifier: Sendable {
         let embeddings = Tensor(zeros: [labels.count, width])
         for (index, label) in labels.enumerated() {
             let prompts = templates.map { preprocessText($0(label)) }
-            let tokens = withoutCommonPadding(try model.tokenizer.tokenize(prompts, contextLength: contextLength))
+            let tokens = try model.tokenizer.tokenize(prompts, contextLength: contextLength)
             let features = l2Normalize(try model.model.encodeText(tokens)).output
             let classEmbedding = l2Normalize(try mean(features, axis: 0)).output
             classEmbedding.contiguous().copyElements(to: embeddings.storage.pointer + index * width)
@@ -57,12 +57,4 @@ public struct ZeroShotClassifier: Sendable {
     public func classify(imageFiles paths: [String], workers: Int = 0) throws -> Tensor {
         try classify(zeroShotImageBatch(paths, preprocessor: model.preprocessor, workers: workers).images)
     }
-}
-
-/// The token rows cut after the last column that holds a token in any row. Padding (id 0) is masked out of attention
-/// with −10000, whose softmax weight is exactly 0 in fp32, and positions are absolute, so the `[CLS]` feature does not
-/// change; prompts are a few tokens long, so this saves most of the work at context length 52.
-func withoutCommonPadding(_ rows: [[Int]]) -> [[Int]] {
-    let used = rows.map { row in (row.lastIndex { $0 != 0 } ?? 0) + 1 }.max() ?? 0
-    return rows.map { Array($0.prefix(used)) }
 }
