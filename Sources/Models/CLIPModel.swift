@@ -68,23 +68,11 @@ public struct CLIPModel: StatefulModule, Sendable {
         guard let length = tokens.first?.count, tokens.allSatisfy({ $0.count == length }), length > 0 else {
             throw ModelError.invalidInput("token rows must be non-empty and of equal length")
         }
-        let used = usedLength(tokens)
+        let used = usedTokenLength(tokens)
         let hidden = try text(ids: tokens.flatMap { $0.prefix(used) }, batch: tokens.count, length: used)
         return try matmul(firstToken(hidden), textProjection)
     }
 
-    /// The columns up to the last one holding a token in any row. Padding keys are masked with −10000, whose softmax
-    /// weight is exactly 0 in fp32 next to any real key, and positions are absolute, so cutting the common trailing
-    /// padding leaves every feature unchanged (texts are mostly far shorter than the context length). A row of
-    /// padding alone attends uniformly to all its positions, so then nothing is cut.
-    private func usedLength(_ tokens: [[Int]]) -> Int {
-        var used = 0
-        for row in tokens {
-            guard let last = row.lastIndex(where: { $0 != 0 }) else { return row.count }
-            used = max(used, last + 1)
-        }
-        return used
-    }
 
     /// `(logits_per_image [Ni, Nt], logits_per_text [Nt, Ni])` = exp(logit_scale) · normalised image · normalised textᵀ.
     public func similarity(images: Tensor, tokens: [[Int]]) throws -> (logitsPerImage: Tensor, logitsPerText: Tensor) {
@@ -104,4 +92,18 @@ public struct CLIPModel: StatefulModule, Sendable {
             + visual.stateEntries(prefix: prefix.dotted("visual"))
             + text.stateEntries(prefix: prefix.dotted("bert"))
     }
+}
+
+/// The columns up to the last one holding a token in any row. Padding keys are masked with −10000, whose softmax
+/// weight is exactly 0 in fp32 next to any real key (so padded positions neither change the `[CLS]` feature nor
+/// receive gradient), and positions are absolute, so cutting the common trailing padding leaves every feature
+/// unchanged; texts are mostly far shorter than the context length. A row of padding alone attends uniformly to
+/// all its positions, so then nothing is cut.
+func usedTokenLength(_ tokens: [[Int]]) -> Int {
+    var used = 0
+    for row in tokens {
+        guard let last = row.lastIndex(where: { $0 != 0 }) else { return row.count }
+        used = max(used, last + 1)
+    }
+    return used
 }

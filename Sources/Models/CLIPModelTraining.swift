@@ -36,9 +36,10 @@ extension CLIPModel {
         guard images.rank == 4, Array(images.shape.dropFirst()) == [3, resolution, resolution] else {
             throw ModelError.invalidInput("images of shape \(images.shape); the model takes [N, 3, \(resolution), \(resolution)]")
         }
-        guard let length = tokens.first?.count, tokens.allSatisfy({ $0.count == length }), length > 0 else {
+        guard let fullLength = tokens.first?.count, tokens.allSatisfy({ $0.count == fullLength }), fullLength > 0 else {
             throw ModelError.invalidInput("token rows must be non-empty and of equal length")
         }
+        let length = usedTokenLength(tokens)
         let imageFeatures: Tensor
         var visionCache: VisionCache?
         switch (visual, freezeVision) {
@@ -51,7 +52,7 @@ extension CLIPModel {
             let (output, cache) = try tower.forwardTraining(images)
             (imageFeatures, visionCache) = (output, .resnet(cache))
         }
-        let (hidden, textCache) = try text.forwardTraining(ids: tokens.flatMap { $0 }, batch: tokens.count,
+        let (hidden, textCache) = try text.forwardTraining(ids: tokens.flatMap { $0.prefix(length) }, batch: tokens.count,
                                                            length: length, pass: pass)
         let pooled = try firstToken(hidden)
         let textFeatures = try matmul(pooled, textProjection)
