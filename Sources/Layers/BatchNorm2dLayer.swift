@@ -34,4 +34,30 @@ public struct BatchNorm2d: StatefulModule, Sendable {
          StateEntry(prefix.dotted("running_var"), runningVar, kind: .buffer),
          StateEntry(prefix.dotted("num_batches_tracked"), numBatchesTracked, kind: .integerBuffer)]
     }
+
+    /// What the backward pass needs from a forward pass.
+    public struct Cache: Sendable {
+        public let input: Tensor
+        public let mean: Tensor
+        public let invStd: Tensor
+        public let training: Bool
+    }
+
+    /// The forward pass in training mode (batch statistics; running statistics and `num_batches_tracked` updated
+    /// in place, as PyTorch does) or evaluation mode (running statistics; a frozen tower's BatchNorm).
+    public func forwardTraining(_ x: Tensor, training: Bool) throws -> (output: Tensor, cache: Cache) {
+        let result = try batchNorm2d(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                     training: training, momentum: momentum, eps: eps)
+        if training { numBatchesTracked.storage.pointer[numBatchesTracked.offset] += 1 }
+        return (result.output, Cache(input: x, mean: result.mean, invStd: result.invStd, training: training))
+    }
+
+    /// Accumulates dweight and dbias into `gradients` and returns dx.
+    public func backward(_ gradOutput: Tensor, cache: Cache, into gradients: GradientStore) throws -> Tensor {
+        let result = try batchNorm2dBackward(gradOutput, input: cache.input, weight: weight, mean: cache.mean,
+                                             invStd: cache.invStd, training: cache.training)
+        try gradients.accumulate(result.weight, for: weight)
+        try gradients.accumulate(result.bias, for: bias)
+        return result.input
+    }
 }

@@ -19,4 +19,12 @@ public struct Conv2d: StatefulModule, Sendable {
     public func stateEntries(prefix: String) -> [StateEntry] {
         [StateEntry(prefix.dotted("weight"), weight)]
     }
+
+    /// Backward of the forward pass on `input`: accumulates dweight into `gradients` and returns dx.
+    public func backward(_ gradOutput: Tensor, input: Tensor, into gradients: GradientStore) throws -> Tensor {
+        let result = try conv2dBackward(gradOutput, input: input, weight: weight, hasBias: false, stride: stride,
+                                        padding: padding)
+        try gradients.accumulate(result.weight, for: weight)
+        return result.input
+    }
 }

@@ -29,4 +29,12 @@ public struct Linear: StatefulModule, Sendable {
         if let bias { entries.append(StateEntry(prefix.dotted("bias"), bias)) }
         return entries
     }
+
+    /// Backward of the forward pass on `input`: accumulates dW (and db) into `gradients` and returns dx.
+    public func backward(_ gradOutput: Tensor, input: Tensor, into gradients: GradientStore) throws -> Tensor {
+        let result = try linearBackward(gradOutput, input: input, weight: weight, hasBias: bias != nil)
+        try gradients.accumulate(result.weight, for: weight)
+        if let bias, let gradBias = result.bias { try gradients.accumulate(gradBias, for: bias) }
+        return result.input
+    }
 }

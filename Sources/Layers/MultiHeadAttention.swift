@@ -24,18 +24,80 @@ public struct MultiHeadAttention: Sendable {
     /// Attention of every position of `x` `[B, L, W]` over all positions, with an optional additive key mask
     /// `[B, 1, 1, L]` (BERT's (1 − mask)·−10000); returns `[B, L, outFeatures]`.
     public func callAsFunction(_ x: Tensor, keyMask: Tensor? = nil) throws -> Tensor {
+        try forwardTraining(x, keyMask: keyMask).output
+    }
+
+    /// What the backward pass needs from a forward pass.
+    public struct Cache: Sendable {
+        /// The input `[B, L, W]`.
+        public let input: Tensor
+        /// Queries already divided by √headWidth, keys and values, each `[B·heads, L, headWidth]`.
+        public let scaledQuery: Tensor, key: Tensor, value: Tensor
+        /// softmax(scores + mask) `[B·heads, L, L]`, and the same after attention-probability dropout.
+        public let probabilities: Tensor, attended: Tensor
+        /// The scaled keep-mask of attention-probability dropout, if any.
+        public let dropoutMask: Tensor?
+        /// Heads concatenated again `[B, L, W]`: the input of the output projection.
+        public let merged: Tensor
+    }
+
+    /// The forward pass keeping what `backward` needs; `dropoutMask` (`[B·heads, L, L]`, from `Dropout.mask`)
+    /// drops attention probabilities as BERT's attention-probs dropout does.
+    public func forwardTraining(_ x: Tensor, keyMask: Tensor? = nil,
+                                dropoutMask: Tensor? = nil) throws -> (output: Tensor, cache: Cache) {
         guard x.rank == 3 else {
             throw TensorError.invalidShape(op: "MultiHeadAttention", shape: x.shape, reason: "expected [batch, length, width]")
         }
         let batch = x.shape[0], length = x.shape[1]
         let (query, key, value) = try projectHeads(x)
         let headWidth = query.shape[2]
-        let scores = try matmul(scale(query, by: 1 / Float(headWidth).squareRoot()), key, transposeB: true)
+        let scaledQuery = scale(query, by: 1 / Float(headWidth).squareRoot())
+        let scores = try matmul(scaledQuery, key, transposeB: true)
         let probabilities = try softmax(lastAxisOf: scores.reshaped([batch, heads, length, length]), additiveMask: keyMask)
-        let context = try matmul(probabilities.reshaped([batch * heads, length, length]), value)
-        let merged = try context.reshaped([batch, heads, length, headWidth]).permuted([0, 2, 1, 3]).contiguous()
+            .reshaped([batch * heads, length, length])
+        let attended = try dropoutMask.map { try multiply(probabilities, $0) } ?? probabilities
+        let context = try matmul(attended, value)
+        let merged = try mergeHeads(context, batch: batch)
+        let cache = Cache(input: x, scaledQuery: scaledQuery, key: key, value: value, probabilities: probabilities,
+                          attended: attended, dropoutMask: dropoutMask, merged: merged)
+        return (try output(merged), cache)
+    }
+
+    /// Backward of `forwardTraining`: accumulates the projections' gradients into `gradients` and returns dx.
+    public func backward(_ gradOutput: Tensor, cache: Cache, into gradients: GradientStore) throws -> Tensor {
+        let batch = cache.input.shape[0], length = cache.input.shape[1], headWidth = cache.key.shape[2]
+        let gradMerged = try output.backward(gradOutput, input: cache.merged, into: gradients)
+        let gradContext = try gradMerged.reshaped([batch, length, heads, headWidth]).permuted([0, 2, 1, 3]).contiguous()
+            .reshaped([batch * heads, length, headWidth])
+        var gradAttended = try matmul(gradContext, cache.value, transposeB: true)
+        let gradValue = try matmul(cache.attended, gradContext, transposeA: true)
+        if let mask = cache.dropoutMask { gradAttended = try multiply(gradAttended, mask) }
+        let gradScores = try softmaxBackward(gradAttended, output: cache.probabilities)
+        let gradQuery = scale(try matmul(gradScores, cache.key), by: 1 / Float(headWidth).squareRoot())
+        let gradKey = try matmul(gradScores, cache.scaledQuery, transposeA: true)
+        switch projection {
+        case let .packed(inProjection):
+            let stacked = Tensor(zeros: [3] + gradQuery.shape)
+            for (index, part) in [gradQuery, gradKey, gradValue].enumerated() {
+                part.copyElements(to: stacked.storage.pointer + index * part.count)
+            }
+            let gradPacked = try stacked.reshaped([3, batch, heads, length, headWidth]).permuted([1, 3, 0, 2, 4])
+                .contiguous().reshaped([batch, length, 3 * heads * headWidth])
+            return try inProjection.backward(gradPacked, input: cache.input, into: gradients)
+        case let .separate(query, key, value):
+            let gradInput = try query.backward(mergeHeads(gradQuery, batch: batch), input: cache.input, into: gradients)
+                .contiguous()
+            try addInPlace(gradInput, key.backward(mergeHeads(gradKey, batch: batch), input: cache.input, into: gradients))
+            try addInPlace(gradInput, value.backward(mergeHeads(gradValue, batch: batch), input: cache.input, into: gradients))
+            return gradInput
+        }
+    }
+
+    /// `[B·heads, L, headWidth]` → `[B, L, heads·headWidth]`.
+    private func mergeHeads(_ x: Tensor, batch: Int) throws -> Tensor {
+        let length = x.shape[1], headWidth = x.shape[2]
+        return try x.reshaped([batch, heads, length, headWidth]).permuted([0, 2, 1, 3]).contiguous()
             .reshaped([batch, length, heads * headWidth])
-        return try output(merged)
     }
 
     /// Queries, keys and values of `x`, each `[B·heads, L, headWidth]` and contiguous.

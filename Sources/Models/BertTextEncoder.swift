@@ -9,6 +9,10 @@ public struct BertTextEncoder: StatefulModule, Sendable {
     public let tokenTypeEmbeddings: Embedding
     public let embeddingNorm: LayerNorm
     public let layers: [BertLayer]
+    /// Dropout after the embeddings and after each layer's two output projections (`hidden_dropout_prob`).
+    public let hiddenDropout: Dropout
+    /// Dropout of the attention probabilities (`attention_probs_dropout_prob`).
+    public let attentionDropout: Dropout
 
     public init(config: ModelConfig) {
         let hidden = config.textHiddenSize
@@ -16,6 +20,8 @@ public struct BertTextEncoder: StatefulModule, Sendable {
         positionEmbeddings = Embedding(count: config.textMaxPositionEmbeddings, dimension: hidden)
         tokenTypeEmbeddings = Embedding(count: config.textTypeVocabSize, dimension: hidden)
         embeddingNorm = LayerNorm(features: hidden, eps: 1e-12)
+        hiddenDropout = Dropout(probability: Float(config.textHiddenDropoutProb))
+        attentionDropout = Dropout(probability: Float(config.textAttentionProbsDropoutProb))
         layers = (0..<config.textNumHiddenLayers).map { _ in
             BertLayer(hidden: hidden, intermediate: config.textIntermediateSize, heads: config.textNumAttentionHeads)
         }
@@ -24,6 +30,15 @@ public struct BertTextEncoder: StatefulModule, Sendable {
     /// Last hidden states `[B, L, H]` for token ids laid out `[B, L]` row-major.
     /// - Throws: `ModelError.invalidInput` when L exceeds the position table or an id is outside the vocabulary.
     public func callAsFunction(ids: [Int], batch: Int, length: Int) throws -> Tensor {
+        var x = try embeddingNorm(embed(ids: ids, batch: batch, length: length))
+        let keyMask = try Self.keyMask(ids: ids, batch: batch, length: length)
+        for layer in layers { x = try layer(x, keyMask: keyMask) }
+        return x
+    }
+
+    /// The summed word, position and token-type embeddings `[B, L, H]` (before their LayerNorm), after checking
+    /// the ids.
+    func embed(ids: [Int], batch: Int, length: Int) throws -> Tensor {
         guard ids.count == batch * length else {
             throw ModelError.invalidInput("\(ids.count) token ids do not form [\(batch), \(length)]")
         }
@@ -35,12 +50,13 @@ public struct BertTextEncoder: StatefulModule, Sendable {
             throw ModelError.invalidInput("token id \(bad) is outside the vocabulary of \(vocabulary)")
         }
         let positions = (0..<(batch * length)).map { $0 % length }
-        var x = try add(wordEmbeddings(ids, shape: [batch, length]), positionEmbeddings(positions, shape: [batch, length]))
-        x = try add(x, tokenTypeEmbeddings([0], shape: [1]))
-        x = try embeddingNorm(x)
-        let keyMask = try Tensor(shape: [batch, 1, 1, length], data: ids.map { $0 == 0 ? -10000 : 0 })
-        for layer in layers { x = try layer(x, keyMask: keyMask) }
-        return x
+        let x = try add(wordEmbeddings(ids, shape: [batch, length]), positionEmbeddings(positions, shape: [batch, length]))
+        return try add(x, tokenTypeEmbeddings([0], shape: [1]))
+    }
+
+    /// The additive key mask `[B, 1, 1, L]`: −10000 at `[PAD]` (id 0), 0 elsewhere.
+    static func keyMask(ids: [Int], batch: Int, length: Int) throws -> Tensor {
+        try Tensor(shape: [batch, 1, 1, length], data: ids.map { $0 == 0 ? -10000 : 0 })
     }
 
     public func stateEntries(prefix: String) -> [StateEntry] {

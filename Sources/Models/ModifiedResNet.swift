@@ -121,15 +121,19 @@ public struct AttentionPool2d: StatefulModule, Sendable {
 
     /// `[N, C, H, W]` feature maps → `[N, outputDim]`.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try firstToken(attention(tokens(x)))
+    }
+
+    /// The attention's input: the mean token, then the flattened map `[N, 1 + H·W, C]`, plus positions.
+    func tokens(_ x: Tensor) throws -> Tensor {
         let batch = x.shape[0], channels = x.shape[1], tokens = x.shape[2] * x.shape[3]
         let sequence = try x.reshaped([batch, channels, tokens]).permuted([0, 2, 1]).contiguous()
-        var withMean = try prependingToken(mean(sequence, axis: 1), to: sequence)
+        let withMean = try prependingToken(mean(sequence, axis: 1), to: sequence)
         guard withMean.shape[1] == positionalEmbedding.shape[0] else {
             throw TensorError.shapeMismatch(op: "AttentionPool2d positional embedding", lhs: withMean.shape,
                                             rhs: positionalEmbedding.shape)
         }
-        withMean = try add(withMean, positionalEmbedding)
-        return try firstToken(attention(withMean))
+        return try add(withMean, positionalEmbedding)
     }
 
     public func stateEntries(prefix: String) -> [StateEntry] {

@@ -26,3 +26,23 @@ func prependingToken(_ token: Tensor, to x: Tensor) throws -> Tensor {
 func firstToken(_ x: Tensor) throws -> Tensor {
     try x.sliced(axis: 1, range: 0..<1).reshaped([x.shape[0], x.shape[2]])
 }
+
+/// Backward of `prependingToken`: the gradient of the token (`[N, W]`, or summed over the batch to `[W]` when
+/// `shared`) and of the sequence `[N, L, W]`.
+func prependingTokenBackward(_ gradOutput: Tensor, shared: Bool) throws -> (token: Tensor, sequence: Tensor) {
+    let batch = gradOutput.shape[0], length = gradOutput.shape[1] - 1, width = gradOutput.shape[2]
+    let perItem = try firstToken(gradOutput)
+    let token = shared ? try sum(perItem, axis: 0) : perItem
+    let sequence = try gradOutput.sliced(axis: 1, range: 1..<(length + 1)).contiguous()
+    guard sequence.shape == [batch, length, width] else {
+        throw TensorError.shapeMismatch(op: "prependingTokenBackward", lhs: sequence.shape, rhs: [batch, length, width])
+    }
+    return (token, sequence)
+}
+
+/// Backward of `firstToken`: `[N, W]` written into row 0 of a zero `[N, L, W]`.
+func firstTokenBackward(_ gradOutput: Tensor, length: Int) throws -> Tensor {
+    let batch = gradOutput.shape[0], width = gradOutput.shape[1]
+    return try slicedBackward(gradOutput.reshaped([batch, 1, width]), inputShape: [batch, length, width], axis: 1,
+                              range: 0..<1)
+}
