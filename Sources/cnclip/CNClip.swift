@@ -21,6 +21,7 @@ struct CNClip: ParsableCommand {
             EvaluationTRCommand.self,
             TransformIRAnnotationCommand.self,
             ZeroShotEvalCommand.self,
+            TrainCommand.self,
             BenchCommand.self,
         ]
     )
