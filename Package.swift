@@ -43,8 +43,11 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["Dataset", "Tensor", "Layers", "Models", "Imaging", "Tokenizer"],
                 resources: [.copy("Resources/zeroshot_templates.json")]),
 
+        // The demo's data preparation (Fashion-MNIST → the reference's dataset format) and report.
+        .target(name: "Demo", dependencies: ["CPNG"]),
+
         .executableTarget(name: "cnclip", dependencies: [
-            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training",
+            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

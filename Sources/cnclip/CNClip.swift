@@ -22,6 +22,7 @@ struct CNClip: ParsableCommand {
             TransformIRAnnotationCommand.self,
             ZeroShotEvalCommand.self,
             TrainCommand.self,
+            DemoCommand.self,
             BenchCommand.self,
         ]
     )
