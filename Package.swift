@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "Tensor", "Checkpoint", "Dataset",
                                                         "TestSupport"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "Imaging", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "Models", "Tensor", "Tokenizer", "TestSupport"]),
     ]

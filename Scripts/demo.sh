@@ -61,6 +61,6 @@ end=$(date +%s)
     --zeroshot "$OUT/fashion-mnist.json" --zeroshot-data "$OUT/data/zeroshot/test" \
     --texts "$OUT/data/valid_texts.jsonl" --images "$OUT/data/valid_imgs.tsv" --predictions "$OUT/valid_predictions.jsonl" \
     --html "$OUT/demo.html" \
-    --note "training: $(cat "$OUT/train-summary.json") in $(( train_done - start ))s since start" \
+    --note "training: $(cat "$OUT/train-summary.json"), finished $(( train_done - start ))s into the demo" \
     --note "whole demo: $(( end - start ))s on $(nproc) cores; log: $(ls "$OUT"/logs/fashion/out_*.log)" \
     --note "page: $OUT/demo.html" | tee "$OUT/results.txt"

@@ -72,6 +72,15 @@ final class TrainerEndToEndTests: XCTestCase {
         XCTAssertTrue(validations.allSatisfy { $0.hasSuffix("| Valid Batch Size: 3") })
         XCTAssertEqual(summary.lastValidation?.samples, 9)
 
+        let params = try String(contentsOf: directory.appendingPathComponent("logs/first/params_stamp.txt"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        XCTAssertEqual(params, params.sorted())
+        for expected in ["max_steps: 6", "max_epochs: 2", "lr: 0.001", "beta2: 0.98", "eps: 1e-06", "wd: 0.2",
+                         "val_data: \(lmdb.path)/valid", "resume: None", "aggregate: True", "world_size: 1"] {
+            XCTAssertTrue(params.contains(expected), expected)
+        }
+        XCTAssertEqual(messages.filter { $0.hasPrefix("  ") }, params.map { "  " + $0 })
+
         let checkpoints = directory.appendingPathComponent("logs/first/checkpoints")
         let saved = try FileManager.default.contentsOfDirectory(atPath: checkpoints.path).sorted()
         XCTAssertEqual(saved, ["epoch1.pt", "epoch2.pt", "epoch_latest.pt"])
@@ -116,6 +125,21 @@ final class TrainerEndToEndTests: XCTestCase {
         XCTAssertThrowsError(try run(parameters)) { error in
             XCTAssertTrue("\(error)".contains("record \"1003\""), "\(error)")
         }
+    }
+
+    func testLogFileLinesHaveTheReferencePrefix() throws {
+        let path = directory.appendingPathComponent("logs/out.log").path
+        let log = try TrainingLog(path: path, echo: false)
+        log.info("Params:")
+        log.info("Use GPU: 0 for training")
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let prefix = try NSRegularExpression(pattern: #"^\d{4}-\d\d-\d\d,\d\d:\d\d:\d\d \| INFO \| Rank 0 \| "#)
+        XCTAssertEqual(lines.count, 2)
+        for (line, message) in zip(lines, ["Params:", "Use GPU: 0 for training"]) {
+            XCTAssertNotNil(prefix.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)), line)
+            XCTAssertTrue(line.hasSuffix(" | " + message))
+        }
+        XCTAssertEqual(TrainingLog.fileStamp(Date(timeIntervalSince1970: 1_700_000_000)), "2023-11-14-22-13-20")
     }
 
     private struct TrainingLine { let step: Int; let progress: String; let loss: Double; let lr: String }
