@@ -60,7 +60,7 @@ end=$(date +%s)
 "$CNCLIP" demo report --text-to-image "$OUT/output.json" --image-to-text "$OUT/output_tr.json" \
     --zeroshot "$OUT/fashion-mnist.json" --zeroshot-data "$OUT/data/zeroshot/test" \
     --texts "$OUT/data/valid_texts.jsonl" --images "$OUT/data/valid_imgs.tsv" --predictions "$OUT/valid_predictions.jsonl" \
-    --html "$OUT/demo.html" \
+    --html "$OUT/demo.html" --log "$(ls "$OUT"/logs/fashion/out_*.log)" --curves "$OUT/curves.png" \
     --note "training: $(cat "$OUT/train-summary.json"), finished $(( train_done - start ))s into the demo" \
     --note "whole demo: $(( end - start ))s on $(nproc) cores; log: $(ls "$OUT"/logs/fashion/out_*.log)" \
     --note "page: $OUT/demo.html" | tee "$OUT/results.txt"

@@ -25,7 +25,7 @@ public struct DemoDatasetWriter {
         var images = "", texts = ""
         for index in 0..<trainCount {
             let id = 100_000 + index, pixels = train.image(index)
-            images += "\(id)\t\(try GrayPNG.encode(pixels, width: 28, height: 28).base64EncodedString())\n"
+            images += "\(id)\t\(try ImagePNG.encode(pixels, width: 28, height: 28).base64EncodedString())\n"
             let caption = FashionCaptions.caption(label: train.labels[index], tone: FashionCaptions.tone(of: pixels),
                                                   template: Int(random.next() % UInt64(FashionCaptions.templates.count)))
             texts += "{\"text_id\": \(id), \"text\": \"\(caption)\", \"image_ids\": [\(id)]}\n"
@@ -38,7 +38,7 @@ public struct DemoDatasetWriter {
         var groups: [String: [Int]] = [:], order: [String] = []
         for offset in 0..<validCount {
             let index = train.count - validCount + offset, id = 200_000 + offset, pixels = train.image(index)
-            images += "\(id)\t\(try GrayPNG.encode(pixels, width: 28, height: 28).base64EncodedString())\n"
+            images += "\(id)\t\(try ImagePNG.encode(pixels, width: 28, height: 28).base64EncodedString())\n"
             let query = FashionCaptions.query(label: train.labels[index], tone: FashionCaptions.tone(of: pixels))
             if groups[query] == nil { order.append(query) }
             groups[query, default: []].append(id)
@@ -56,7 +56,7 @@ public struct DemoDatasetWriter {
         }
         for index in 0..<testCount {
             let path = root + String(format: "/%03d/%06d.png", test.labels[index], 300_000 + index)
-            try GrayPNG.encode(test.image(index), width: 28, height: 28).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try ImagePNG.encode(test.image(index), width: 28, height: 28).write(to: URL(fileURLWithPath: path), options: .atomic)
         }
         try save(FashionMNIST.classes.map { $0.name + "\n" }.joined(), "label_cn.txt")
         report("test: \(testCount) images in \(root)")

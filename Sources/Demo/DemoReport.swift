@@ -43,8 +43,9 @@ public struct DemoReport {
     /// The HTML page: for the first `queries` queries of `texts` (JSONL with `text_id`, `text`, `image_ids`), the
     /// top-5 images of `predictions` (JSONL `text_id` → `image_ids`) from `images` (TSV id → base64 PNG), each
     /// marked as a hit when it is in the query's ground truth.
+    /// `curves` (a PNG with its caption) is shown above the queries.
     public static func html(texts: String, predictions: String, images: String, queries: Int, title: String,
-                            summary: [String]) throws -> String {
+                            summary: [String], curves: (png: Data, caption: String)? = nil) throws -> String {
         var pictures: [Int: String] = [:]
         for line in try lines(images) {
             let parts = line.split(separator: "\t", maxSplits: 1)
@@ -55,7 +56,11 @@ public struct DemoReport {
             let json = try parse(line, predictions)
             if let id = (json["text_id"] as? NSNumber)?.intValue { predicted[id] = (json["image_ids"] as? [NSNumber])?.map(\.intValue) }
         }
-        var body = "<h1>\(escape(title))</h1>\n<pre>\(escape(summary.joined(separator: "\n")))</pre>\n<table>\n"
+        var body = "<h1>\(escape(title))</h1>\n<pre>\(escape(summary.joined(separator: "\n")))</pre>\n"
+        if let curves {
+            body += "<p><img src=\"data:image/png;base64,\(curves.png.base64EncodedString())\"><br>\(escape(curves.caption))</p>\n"
+        }
+        body += "<table>\n"
         for line in try lines(texts).prefix(queries) {
             let json = try parse(line, texts)
             guard let id = (json["text_id"] as? NSNumber)?.intValue, let text = json["text"] as? String else { continue }

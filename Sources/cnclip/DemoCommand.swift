@@ -41,6 +41,8 @@ struct DemoCommand: ParsableCommand {
         @Option(help: "Text→image predictions JSONL.") var predictions: String
         @Option(help: "HTML page to write.") var html: String
         @Option(help: "Extra lines for the table (e.g. timings).") var note: [String] = []
+        @Option(help: "Training log whose curves to plot.") var log: String?
+        @Option(help: "Curves PNG to write (with --log).") var curves: String?
 
         func run() throws {
             let t2i = try DemoReport.recall(textToImage), i2t = try DemoReport.recall(imageToText)
@@ -53,8 +55,17 @@ struct DemoCommand: ParsableCommand {
                          String(format: "zero-shot top-1 %6.2f%% on %d test images", zeroShot.accuracy * 100, zeroShot.count)]
                 + note
             print(lines.joined(separator: "\n"))
+            var plot: (png: Data, caption: String)?
+            if let log {
+                guard let text = FileManager.default.contents(atPath: log) else { throw ValidationError("cannot read \(log)") }
+                let drawn = try LossCurvePlot(logText: String(decoding: text, as: UTF8.self)).png()
+                plot = (drawn.png, "Steps 0–\(drawn.maxStep) across. Blue: training loss, red dots: validation loss "
+                        + "(both 0–\(String(format: "%.3f", drawn.maxLoss)) up); green: learning rate (0–\(drawn.maxLR)).")
+                if let curves { try drawn.png.write(to: URL(fileURLWithPath: curves), options: .atomic) }
+            }
             let page = try DemoReport.html(texts: texts, predictions: predictions, images: images, queries: 12,
-                                           title: "cnclip demo: Fashion-MNIST text→image retrieval", summary: lines)
+                                           title: "cnclip demo: Fashion-MNIST text→image retrieval", summary: lines,
+                                           curves: plot)
             try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
         }
     }
