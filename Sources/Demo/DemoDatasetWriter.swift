@@ -15,19 +15,18 @@ public struct DemoDatasetWriter {
 
     /// Writes `trainCount` training images (from the start of the training file), `validCount` validation images
     /// (from its end, disjoint from training) and `testCount` test images.
-    public func write(train: FashionMNIST, test: FashionMNIST, trainCount: Int, validCount: Int, testCount: Int,
-                      seed: UInt64) throws {
+    /// Each training image's caption template is picked by a multiplicative hash of its index.
+    public func write(train: FashionMNIST, test: FashionMNIST, trainCount: Int, validCount: Int, testCount: Int) throws {
         guard trainCount + validCount <= train.count, testCount <= test.count else {
             throw DemoError.malformed(path: output, reason: "asked for more images than Fashion-MNIST has")
         }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        var random = SplitMix(seed)
         var images = "", texts = ""
         for index in 0..<trainCount {
             let id = 100_000 + index, pixels = train.image(index)
             images += "\(id)\t\(try ImagePNG.encode(pixels, width: 28, height: 28).base64EncodedString())\n"
             let caption = FashionCaptions.caption(label: train.labels[index], tone: FashionCaptions.tone(of: pixels),
-                                                  template: Int(random.next() % UInt64(FashionCaptions.templates.count)))
+                                                  template: Int((UInt32(index) &* 2_654_435_761) >> 16) % FashionCaptions.templates.count)
             texts += "{\"text_id\": \(id), \"text\": \"\(caption)\", \"image_ids\": [\(id)]}\n"
         }
         try save(images, "train_imgs.tsv")
@@ -69,18 +68,5 @@ public struct DemoDatasetWriter {
         } catch {
             throw DemoError.unreadable(path: path, reason: "cannot write: \(error)")
         }
-    }
-}
-
-/// SplitMix64, for the demo's caption-template draws.
-struct SplitMix {
-    private var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -18,14 +18,12 @@ struct DemoCommand: ParsableCommand {
         @Option(help: "Training images (from the start of the training file).") var trainCount = 20000
         @Option(help: "Validation images (from the end of the training file).") var validCount = 1000
         @Option(help: "Test images for zero-shot classification.") var testCount = 10000
-        @Option(help: "Seed of the caption-template draws.") var seed: UInt64 = 1
 
         func run() throws {
             let train = try FashionMNIST(directory: fashionMnist, prefix: "train")
             let test = try FashionMNIST(directory: fashionMnist, prefix: "t10k")
             try DemoDatasetWriter(output: output, report: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
-                .write(train: train, test: test, trainCount: trainCount, validCount: validCount, testCount: testCount,
-                       seed: seed)
+                .write(train: train, test: test, trainCount: trainCount, validCount: validCount, testCount: testCount)
         }
     }
 
