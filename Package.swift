@@ -35,15 +35,19 @@ let package = Package(
                 resources: [.copy("Resources/model_configs")]),
 
         // One training step: backward passes, contrastive loss, AdamW, schedule.
-        .target(name: "Training", dependencies: ["Models", "Layers", "Tensor", "Checkpoint"]),
+        .target(name: "Training", dependencies: ["Models", "Layers", "Tensor", "Checkpoint", "Dataset", "Imaging", "Tokenizer",
+                                               "Retrieval"]),
 
         // Datasets in the reference's formats, and retrieval over features.
         .target(name: "Dataset", dependencies: ["CLMDB"]),
         .target(name: "Retrieval", dependencies: ["Dataset", "Tensor", "Layers", "Models", "Imaging", "Tokenizer"],
                 resources: [.copy("Resources/zeroshot_templates.json")]),
 
+        // The demo's data preparation (Fashion-MNIST → the reference's dataset format) and report.
+        .target(name: "Demo", dependencies: ["CPNG"]),
+
         .executableTarget(name: "cnclip", dependencies: [
-            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training",
+            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -54,7 +58,9 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "Tensor", "Checkpoint", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "Tensor", "Checkpoint", "Dataset",
+                                                        "TestSupport"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "Imaging", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "Models", "Tensor", "Tokenizer", "TestSupport"]),
     ]

@@ -21,6 +21,8 @@ struct CNClip: ParsableCommand {
             EvaluationTRCommand.self,
             TransformIRAnnotationCommand.self,
             ZeroShotEvalCommand.self,
+            TrainCommand.self,
+            DemoCommand.self,
             BenchCommand.self,
         ]
     )

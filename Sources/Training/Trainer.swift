@@ -1,0 +1,235 @@
+import Foundation
+import Layers
+import Models
+import Retrieval
+import Tensor
+import Tokenizer
+
+/// What a finished run reports.
+public struct TrainingSummary: Sendable {
+    /// Global optimizer steps done when the run ended (the checkpoint's `step`).
+    public let steps: Int
+    /// The epoch index the loop ended after (1-based epochs run: `startEpoch + 1 … epochs`).
+    public let epochs: Int
+    /// The last validation's result, if any ran.
+    public let lastValidation: ValidationResult?
+}
+
+/// The reference's training run (`cn_clip/training/main.py` + `train.py`) in one process on the CPU: data from the
+/// LMDB splits in the seeded sampler order, warm-up + cosine schedule indexed from the epoch, fp32 AdamW steps,
+/// validation at step/epoch intervals, `epoch{N}.pt` / `epoch_{E}_{S}.pt` / `epoch_latest.pt` checkpoints and resume.
+public final class Trainer {
+    public let parameters: TrainingParameters
+    public let model: CLIPModel
+    public let log: TrainingLog
+    public let step: TrainingStep
+    public let train: LMDBTrainingSet
+    public let validation: LMDBTrainingSet?
+    /// `<logs>/<name>/checkpoints`.
+    public let checkpointPath: String
+    /// Optimizer steps per epoch (`num_batches // accum_freq`).
+    public let stepsPerEpoch: Int
+    public let maxSteps: Int
+    public let maxEpochs: Int
+    private let dropoutSeed: UInt64
+
+    /// Prepares a run: checks the flags this port supports, opens the data, builds the optimizer and schedule,
+    /// and logs the parameters (writing `params_<stamp>.txt` when outputs are saved).
+    /// `model` holds the starting weights (from scratch or loaded); `parameters` must have its optimizer settings
+    /// filled (`fillOptimizerDefaults`).
+    public init(parameters: TrainingParameters, model: CLIPModel, log: TrainingLog, stamp: String,
+                logPath: String?) throws {
+        try Self.checkSupported(parameters)
+        guard let lr = parameters.lr, let beta1 = parameters.beta1, let beta2 = parameters.beta2,
+              let eps = parameters.eps else {
+            throw TrainerError.invalidArgument(flag: "--lr", reason: "optimizer settings are not filled in")
+        }
+        var parameters = parameters
+        self.model = model
+        self.log = log
+        let tokenizer = try Tokenizer.bundled()
+        let resolution = model.config.imageResolution
+        train = try LMDBTrainingSet(path: parameters.trainData, split: "train", resolution: resolution,
+                                    contextLength: parameters.contextLength, tokenizer: tokenizer)
+        validation = try parameters.valData.map {
+            try LMDBTrainingSet(path: $0, split: "val", resolution: resolution,
+                                contextLength: parameters.contextLength, tokenizer: tokenizer)
+        }
+        checkpointPath = ((parameters.logs ?? "") as NSString).appendingPathComponent(parameters.name + "/checkpoints")
+        if parameters.savesOutputs {
+            do {
+                try FileManager.default.createDirectory(atPath: checkpointPath, withIntermediateDirectories: true)
+            } catch {
+                throw TrainerError.unwritableOutput(path: checkpointPath, reason: "\(error)")
+            }
+        }
+        log.info(train.summary)
+        if let validation { log.info(validation.summary) }
+        let batches = train.paddedLength(globalBatchSize: parameters.batchSize) / parameters.batchSize
+        stepsPerEpoch = batches / parameters.accumFreq
+        if let maxSteps = parameters.maxSteps {
+            maxEpochs = (maxSteps * parameters.accumFreq + batches - 1) / batches
+            self.maxSteps = maxSteps
+        } else {
+            maxEpochs = parameters.maxEpochs
+            maxSteps = stepsPerEpoch * parameters.maxEpochs
+        }
+        parameters.maxEpochs = maxEpochs
+        parameters.maxSteps = maxSteps
+        self.parameters = parameters
+        let schedule = try CosineSchedule(baseLearningRate: lr, warmupSteps: parameters.warmup, totalSteps: maxSteps)
+        step = TrainingStep(model: model, schedule: schedule, beta1: beta1, beta2: beta2, eps: eps,
+                            weightDecay: parameters.wd,
+                            options: TrainingOptions(gradientCheckpointing: parameters.gradCheckpointing,
+                                                     freezeVision: parameters.freezeVision, dropout: true))
+        dropoutSeed = parameters.initSeed ?? UInt64.random(in: 0...UInt64.max)
+        if parameters.gradCheckpointing { log.info("Grad-checkpointing activated.") }
+        if parameters.freezeVision { log.info("The visual encoder is freezed during training.") }
+        try logParameters(stamp: stamp, logPath: logPath)
+    }
+
+    /// The flags whose behaviour this CPU port does not implement (rather than silently ignoring them).
+    static func checkSupported(_ parameters: TrainingParameters) throws {
+        let unsupported: [(String, Bool)] = [
+            ("--accum-freq", parameters.accumFreq != 1), ("--use-augment", parameters.useAugment),
+            ("--mask-ratio", parameters.maskRatio != 0), ("--distillation", parameters.distillation),
+            ("--clip-weight-path", parameters.clipWeightPath != nil),
+            ("--bert-weight-path", parameters.bertWeightPath != nil),
+        ]
+        for (flag, set) in unsupported where set {
+            throw TrainerError.invalidArgument(flag: flag, reason: "not supported by this CPU trainer yet "
+                + "(finetune a released model with --resume <model.pt> --reset-data-offset --reset-optimizer)")
+        }
+        for (flag, value) in [("--batch-size", parameters.batchSize), ("--valid-batch-size", parameters.validBatchSize),
+                              ("--log-interval", parameters.logInterval), ("--valid-epoch-interval", parameters.validEpochInterval),
+                              ("--valid-step-interval", parameters.validStepInterval ?? 1)] where value == 0 || value < -1 {
+            throw TrainerError.invalidArgument(flag: flag, reason: "must be positive (or -1 for intervals), got \(value)")
+        }
+        if parameters.batchSize < 1 || parameters.validBatchSize < 1 {
+            throw TrainerError.invalidArgument(flag: "--batch-size", reason: "batch sizes must be positive")
+        }
+    }
+
+    private func logDataSummaries() {
+        log.info(train.summary)
+        if let validation { log.info(validation.summary) }
+    }
+
+    private func logParameters(stamp: String, logPath: String?) throws {
+        let derived = ["device": "cpu", "rank": "0", "world_size": "1", "local_device_rank": "0",
+                       "log_level": parameters.debug ? "10" : "20", "log_path": logPath ?? "None",
+                       "checkpoint_path": checkpointPath]
+        let lines = parameters.paramsLines(derived: derived)
+        log.info("Params:")
+        if parameters.savesOutputs, let logs = parameters.logs {
+            let path = (logs as NSString).appendingPathComponent("\(parameters.name)/params_\(stamp).txt")
+            do {
+                try Data(lines.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                throw TrainerError.unwritableOutput(path: path, reason: "\(error)")
+            }
+        }
+        for line in lines { log.info("  \(line)") }
+        log.info("Use GPU: 0 for training")
+    }
+
+    /// Resumes (explicit `--resume`, or `epoch_latest.pt` when present) and runs the remaining epochs.
+    public func run() throws -> TrainingSummary {
+        var startEpoch = 0, steps = 0
+        var resumePath = parameters.resume
+        let latest = (checkpointPath as NSString).appendingPathComponent("epoch_latest.pt")
+        if resumePath == nil, parameters.savesOutputs, FileManager.default.fileExists(atPath: latest) { resumePath = latest }
+        if let path = resumePath {
+            if FileManager.default.fileExists(atPath: path) {
+                let resumed = try TrainingCheckpoints.resume(from: path, model: model, optimizer: step.optimizer,
+                                                             resetOptimizer: parameters.resetOptimizer, log: log)
+                if !parameters.resetDataOffset {
+                    startEpoch = resumed.epoch
+                    steps = resumed.step
+                    logDataSummaries()
+                }
+                log.info("=> loaded checkpoint '\(path)' (epoch \(resumed.epoch) @ \(steps) steps)")
+            } else {
+                log.info("=> no checkpoint found at '\(path)'")
+            }
+        }
+        var lastValidation: ValidationResult?
+        var epoch = startEpoch
+        while epoch < maxEpochs {
+            let stepsThisEpoch = try trainEpoch(epoch, lastValidation: &lastValidation)
+            steps += stepsThisEpoch
+            if let validation, (epoch + 1) % parameters.validEpochInterval == 0 {
+                lastValidation = try validate(validation, epoch: epoch, steps: steps)
+            }
+            if epoch + 1 < maxEpochs { logDataSummaries() }
+            if parameters.savesOutputs && stepsThisEpoch > 0 {
+                let checkpoint = try TrainingCheckpoints.make(model: model, optimizer: step.optimizer, epoch: epoch + 1,
+                                                              step: steps, name: parameters.name)
+                if epoch + 1 == maxEpochs || (parameters.saveEpochFrequency > 0
+                                              && (epoch + 1) % parameters.saveEpochFrequency == 0) {
+                    try TrainingCheckpoints.save(checkpoint, to: checkpointFile("epoch\(epoch + 1).pt"), log: log)
+                }
+                try TrainingCheckpoints.save(checkpoint, to: checkpointFile("epoch_latest.pt"), log: log)
+            }
+            epoch += 1
+        }
+        return TrainingSummary(steps: steps, epochs: epoch, lastValidation: lastValidation)
+    }
+
+    private func checkpointFile(_ name: String) -> String { (checkpointPath as NSString).appendingPathComponent(name) }
+
+    /// One epoch of `train()`: returns the optimizer steps it ran.
+    private func trainEpoch(_ epoch: Int, lastValidation: inout ValidationResult?) throws -> Int {
+        let batchSize = parameters.batchSize
+        let batches = train.batches(batchSize: batchSize, seed: parameters.seed, epoch: epoch)
+        let samplesPerEpoch = train.paddedLength(globalBatchSize: batchSize)
+        var trained = 0
+        var end = Date()
+        for i in 0..<(samplesPerEpoch / batchSize) {
+            let globalStep = stepsPerEpoch * epoch + i
+            if globalStep >= maxSteps {
+                log.info("Stopping training due to step \(globalStep) has reached max_steps \(maxSteps)")
+                return trained
+            }
+            guard let batch = try batches.next() else { break }
+            let dataTime = Date().timeIntervalSince(end)
+            let result = try step.run(step: globalStep, images: batch.images, tokens: batch.tokens,
+                                      dropoutSeed: Dropout.mix(dropoutSeed &+ UInt64(globalStep)))
+            let batchTime = Date().timeIntervalSince(end)
+            end = Date()
+            trained += 1
+            if (globalStep + 1) % parameters.logInterval == 0 {
+                log.info(trainingLine(step: globalStep, epoch: epoch, index: i, samplesPerEpoch: samplesPerEpoch,
+                                      result: result, dataTime: dataTime, batchTime: batchTime))
+            }
+            if let validation, let interval = parameters.validStepInterval, (globalStep + 1) % interval == 0 {
+                lastValidation = try validate(validation, epoch: epoch, steps: globalStep + 1)
+            }
+            if parameters.savesOutputs, parameters.saveStepFrequency > 0, (globalStep + 1) % parameters.saveStepFrequency == 0 {
+                let checkpoint = try TrainingCheckpoints.make(model: model, optimizer: step.optimizer, epoch: epoch + 1,
+                                                              step: globalStep + 1, name: parameters.name)
+                try TrainingCheckpoints.save(checkpoint, to: checkpointFile("epoch_\(epoch + 1)_\(globalStep + 1).pt"), log: log)
+                try TrainingCheckpoints.save(checkpoint, to: checkpointFile("epoch_latest.pt"), log: log)
+            }
+        }
+        return trained
+    }
+
+    /// The reference's training log message for step `step` (0-based) at batch `index` of `epoch`.
+    private func trainingLine(step: Int, epoch: Int, index: Int, samplesPerEpoch: Int, result: StepResult,
+                              dataTime: Double, batchTime: Double) -> String {
+        let batchSize = parameters.batchSize
+        let percent = 100.0 * Double(index + 1) / Double(stepsPerEpoch)
+        var line = "Global Steps: \(step + 1)/\(maxSteps) | Train Epoch: \(epoch + 1) "
+            + "[\((index + 1) * batchSize)/\(samplesPerEpoch) (\(fixedDecimals(percent, 0))%)] | "
+            + "Loss: \(fixedDecimals(Double(result.loss), 6)) | "
+        if parameters.reportTrainingBatchAcc {
+            line += "Image2Text Acc: \(fixedDecimals(Double(result.imageToTextAccuracy) * 100, 2)) | "
+                + "Text2Image Acc: \(fixedDecimals(Double(result.textToImageAccuracy) * 100, 2)) | "
+        }
+        let logitScale = Double(model.logitScale.contiguous().toArray()[0])
+        return line + "Data Time: \(fixedDecimals(dataTime, 3))s | Batch Time: \(fixedDecimals(batchTime, 3))s | "
+            + "LR: \(fixedDecimals(result.learningRate, 6)) | logit_scale: \(fixedDecimals(logitScale, 3)) | "
+            + "Global Batch Size: \(batchSize)"
+    }
+}

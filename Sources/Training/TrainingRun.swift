@@ -1,0 +1,34 @@
+import Foundation
+import Models
+import Retrieval
+
+/// Starting a whole run as `main.py` does: time-stamped log file, a model initialised from scratch (resume
+/// replaces its weights), the trainer, and its summary.
+public enum TrainingRun {
+    /// Runs training with `parameters` (optimizer settings filled) on a model of `config`; `echo` copies the log to
+    /// stderr.
+    public static func start(parameters: TrainingParameters, config: ModelConfig, echo: Bool = true) throws -> TrainingSummary {
+        let stamp = TrainingLog.fileStamp()
+        let logPath = parameters.savesOutputs
+            ? ((parameters.logs ?? "") as NSString).appendingPathComponent("\(parameters.name)/out_\(stamp).log") : nil
+        let log = try TrainingLog(path: logPath, echo: echo)
+        let model = try CLIPModel(config: config)
+        FromScratchInitializer.initialize(model, seed: parameters.initSeed ?? UInt64.random(in: 0...UInt64.max))
+        let trainer = try Trainer(parameters: parameters, model: model, log: log, stamp: stamp, logPath: logPath)
+        return try trainer.run()
+    }
+}
+
+extension TrainingSummary {
+    /// `{"steps": …, "epochs": …, "valid_loss": …, "valid_i2t_acc": …, "valid_t2i_acc": …}` (validation fields
+    /// only after a validation), floats as Python's repr.
+    public var json: String {
+        var fields = ["\"steps\": \(steps)", "\"epochs\": \(epochs)"]
+        if let validation = lastValidation {
+            fields += ["\"valid_loss\": \(pythonRepr(validation.loss))",
+                       "\"valid_i2t_acc\": \(pythonRepr(validation.imageToTextAccuracy))",
+                       "\"valid_t2i_acc\": \(pythonRepr(validation.textToImageAccuracy))"]
+        }
+        return "{" + fields.joined(separator: ", ") + "}"
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Models
+import Tensor
+
+/// The totals of one validation pass (the reference's `evaluate`).
+public struct ValidationResult: Sendable, Equatable {
+    /// Σ loss·B / N.
+    public let loss: Double
+    /// Fractions (0…1) of rows whose argmax is their own pair, image→text and text→image.
+    public let imageToTextAccuracy: Double
+    public let textToImageAccuracy: Double
+    /// N, the padded validation length.
+    public let samples: Int
+}
+
+extension Trainer {
+    /// Runs the model in inference mode over the validation split (sampler order for epoch 0, padded), logging
+    /// progress every 100 batches and the reference's `Validation Result …` line.
+    func validate(_ set: LMDBTrainingSet, epoch: Int, steps: Int) throws -> ValidationResult {
+        log.info("Begin to eval on validation set (epoch \(epoch + 1) @ \(steps) steps)...")
+        let batchSize = parameters.validBatchSize
+        let batchCount = set.paddedLength(globalBatchSize: batchSize) / batchSize
+        let batches = set.batches(batchSize: batchSize, seed: parameters.seed, epoch: 0)
+        var lossSum = 0.0, imageCorrect = 0.0, textCorrect = 0.0
+        var samples = 0, lastBatch = 0
+        for index in 0..<batchCount {
+            guard let batch = try batches.next() else { break }
+            let rows = batch.tokens.count
+            let images = l2Normalize(try model.encodeImage(batch.images)).output
+            let texts = l2Normalize(try model.encodeText(batch.tokens)).output
+            let result = try ContrastiveLoss.compute(imageFeatures: images, textFeatures: texts,
+                                                     logitScale: model.logitScaleValue)
+            lossSum += Double(result.loss) * Double(rows)
+            imageCorrect += (Double(result.imageToTextAccuracy) * Double(rows)).rounded()
+            textCorrect += (Double(result.textToImageAccuracy) * Double(rows)).rounded()
+            samples += rows
+            lastBatch = rows
+            if (index + 1) % 100 == 0 { log.info("Evaluated \(index + 1)/\(batchCount) batches...") }
+        }
+        let n = Double(max(samples, 1))
+        let result = ValidationResult(loss: lossSum / n, imageToTextAccuracy: imageCorrect / n,
+                                      textToImageAccuracy: textCorrect / n, samples: samples)
+        let logitScale = Double(model.logitScale.contiguous().toArray()[0])
+        log.info("Validation Result (epoch \(epoch + 1) @ \(steps) steps) | "
+                 + "Valid Loss: \(fixedDecimals(result.loss, 6)) | "
+                 + "Image2Text Acc: \(fixedDecimals(result.imageToTextAccuracy * 100, 2)) | "
+                 + "Text2Image Acc: \(fixedDecimals(result.textToImageAccuracy * 100, 2)) | "
+                 + "logit_scale: \(fixedDecimals(logitScale, 3)) | Valid Batch Size: \(lastBatch)")
+        return result
+    }
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import Models
+import Training
+
+/// `cnclip train`: the reference's `cn_clip/training/main.py` in one CPU process, with its flags, defaults,
+/// log lines, params file, checkpoints and resume rules. Prints a JSON summary on stdout when done.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train or finetune Chinese-CLIP on LMDB splits as cn_clip/training/main.py does (one CPU process, fp32).",
+        discussion: """
+            Logs go to <logs>/<name>/out_<UTC stamp>.log and stderr, parameters to params_<stamp>.txt, checkpoints to \
+            <logs>/<name>/checkpoints (epoch{N}.pt, epoch_{E}_{S}.pt, epoch_latest.pt, readable by the reference). \
+            An existing epoch_latest.pt is resumed automatically. To finetune a released model, pass it with \
+            --resume <file.pt> --reset-data-offset --reset-optimizer. Without --resume the weights are initialised \
+            from scratch as the reference initialises them.
+            """)
+
+    @Option(name: .customLong("train-data"), help: "LMDB directory of the training split (with pairs/ and imgs/).")
+    var trainData: String
+    @Option(name: .customLong("val-data"), help: "LMDB directory of the validation split; none disables validation.")
+    var valData: String?
+    @Option(name: .customLong("num-workers"), help: "Accepted for compatibility: data is decoded on one background thread here.")
+    var numWorkers = 4
+    @Option(name: .customLong("valid-num-workers"), help: "Accepted for compatibility (one background thread here).")
+    var validNumWorkers = 1
+    @Option(name: .long, help: "Where to store logs and checkpoints; 'none' or empty stores nothing but the console log.")
+    var logs = "./logs/"
+    @Option(name: .long, help: "The run's name (sub-directory of --logs).")
+    var name = "train_clip"
+    @Option(name: .customLong("log-interval"), help: "Log a training line every this many steps.")
+    var logInterval = 10
+    @Flag(name: .customLong("report-training-batch-acc"), help: "Add the in-batch accuracies to the training lines.")
+    var reportTrainingBatchAcc = false
+    @Option(name: .customLong("batch-size"), help: "Training batch size.")
+    var batchSize = 64
+    @Option(name: .customLong("valid-batch-size"), help: "Validation batch size.")
+    var validBatchSize = 64
+    @Option(name: .customLong("max-steps"), help: "Steps to train for (takes priority over --max-epochs).")
+    var maxSteps: Int?
+    @Option(name: .customLong("max-epochs"), help: "Epochs to train for when --max-steps is not given.")
+    var maxEpochs = 32
+    @Option(name: .customLong("valid-step-interval"), help: "Validate every this many steps (-1: every step).")
+    var validStepInterval: Int?
+    @Option(name: .customLong("valid-epoch-interval"), help: "Validate every this many epochs (-1: every epoch).")
+    var validEpochInterval = 1
+    @Option(name: .customLong("context-length"), help: "Token sequence length including [CLS] and [SEP].")
+    var contextLength = 52
+    @Option(name: .long, help: "Learning rate (default from the vision model: 5e-4, or 4e-4 for ViT-L).")
+    var lr: Double?
+    @Option(name: .long, help: "Adam β₁ (default from the vision model).")
+    var beta1: Double?
+    @Option(name: .long, help: "Adam β₂ (default from the vision model).")
+    var beta2: Double?
+    @Option(name: .long, help: "Adam ε (default from the vision model).")
+    var eps: Double?
+    @Option(name: .long, help: "Weight decay.")
+    var wd = 0.2
+    @Option(name: .long, help: "Warm-up steps.")
+    var warmup = 500
+    @Flag(name: .customLong("use-bn-sync"), help: "Accepted; one process here, so BatchNorm statistics are already global.")
+    var useBnSync = false
+    @Flag(name: .customLong("use-augment"), help: "timm AutoAugment on training images (not supported yet: refused).")
+    var useAugment = false
+    @Flag(name: .customLong("skip-scheduler"), help: "Parsed and ignored, as by the reference.")
+    var skipScheduler = false
+    @Option(name: .customLong("save-epoch-frequency"), help: "Save epoch{N}.pt every this many epochs.")
+    var saveEpochFrequency = 1
+    @Option(name: .customLong("save-step-frequency"), help: "Save epoch_{E}_{S}.pt every this many steps (-1: never).")
+    var saveStepFrequency = -1
+    @Option(name: .long, help: "Checkpoint to resume from (default: <logs>/<name>/checkpoints/epoch_latest.pt if present).")
+    var resume: String?
+    @Flag(name: .customLong("reset-optimizer"), help: "On resume, start the optimizer afresh.")
+    var resetOptimizer = false
+    @Flag(name: .customLong("reset-data-offset"), help: "On resume, start at epoch 0, step 0 (the schedule restarts).")
+    var resetDataOffset = false
+    @Option(name: .long, help: "amp, fp16 or fp32. Accepted; training runs in fp32 on the CPU (amp's weights are fp32 too).")
+    var precision = "amp"
+    @OptionGroup var model: ModelOptions
+    @Option(name: .customLong("mask-ratio"), help: "FLIP patch masking ratio (only 0 is supported here).")
+    var maskRatio = 0.0
+    @Option(name: .customLong("clip-weight-path"), help: "OpenAI CLIP weights for the image tower (not supported yet).")
+    var clipWeightPath: String?
+    @Flag(name: .customLong("freeze-vision"), help: "Do not train the vision tower.")
+    var freezeVision = false
+    @Option(name: .customLong("bert-weight-path"), help: "Pretrained BERT weights for the text tower (not supported yet).")
+    var bertWeightPath: String?
+    @Flag(name: .customLong("grad-checkpointing"), help: "Recompute block activations in the backward pass (less memory).")
+    var gradCheckpointing = false
+    @Flag(name: .customLong("use-flash-attention"), help: "Accepted; a CUDA kernel choice with the same result, ignored here.")
+    var useFlashAttention = false
+    @Option(name: .customLong("accum-freq"), help: "Gradient accumulation (only 1 is supported here).")
+    var accumFreq = 1
+    @Flag(name: .customLong("gather-with-grad"), help: "Accepted; one process here, so there is nothing to gather.")
+    var gatherWithGrad = false
+    @Flag(name: .customLong("skip-aggregate"), help: "Accepted; one process here, so local and aggregated losses agree.")
+    var skipAggregate = false
+    @Flag(name: .long, help: "Log at DEBUG level (sets log_level 10 in the params).")
+    var debug = false
+    @Option(name: .long, help: "Seed of the data samplers' shuffling.")
+    var seed = 123
+    @Flag(name: .long, help: "Knowledge distillation from a ModelScope teacher (not supported: refused).")
+    var distillation = false
+    @Option(name: .customLong("teacher-model-name"), help: "Distillation teacher (unused here).")
+    var teacherModelName: String?
+    @Option(name: .customLong("kd_loss_weight"), help: "Distillation loss weight (unused here).")
+    var kdLossWeight = 0.5
+    @Option(name: .customLong("init-seed"), help: "Seed of the from-scratch initialisation and dropout (the reference leaves them unseeded).")
+    var initSeed: UInt64?
+
+    func validate() throws {
+        guard ["amp", "fp16", "fp32"].contains(precision) else {
+            throw ValidationError("--precision must be amp, fp16 or fp32, got \(precision)")
+        }
+    }
+
+    func run() throws {
+        var parameters = TrainingParameters(trainData: trainData)
+        parameters.valData = valData
+        parameters.numWorkers = numWorkers
+        parameters.validNumWorkers = validNumWorkers
+        parameters.logs = logs
+        parameters.name = name
+        parameters.logInterval = logInterval
+        parameters.reportTrainingBatchAcc = reportTrainingBatchAcc
+        parameters.batchSize = batchSize
+        parameters.validBatchSize = validBatchSize
+        parameters.maxSteps = maxSteps
+        parameters.maxEpochs = maxEpochs
+        parameters.validStepInterval = validStepInterval
+        parameters.validEpochInterval = validEpochInterval
+        parameters.contextLength = contextLength
+        (parameters.lr, parameters.beta1, parameters.beta2, parameters.eps) = (lr, beta1, beta2, eps)
+        parameters.wd = wd
+        parameters.warmup = warmup
+        parameters.useBnSync = useBnSync
+        parameters.useAugment = useAugment
+        parameters.skipScheduler = skipScheduler
+        parameters.saveEpochFrequency = saveEpochFrequency
+        parameters.saveStepFrequency = saveStepFrequency
+        parameters.resume = resume
+        parameters.resetOptimizer = resetOptimizer
+        parameters.resetDataOffset = resetDataOffset
+        parameters.precision = precision
+        parameters.visionModel = model.visionModel
+        parameters.textModel = model.textModel
+        parameters.modelConfig = model.modelConfig
+        parameters.maskRatio = maskRatio
+        parameters.clipWeightPath = clipWeightPath
+        parameters.freezeVision = freezeVision
+        parameters.bertWeightPath = bertWeightPath
+        parameters.gradCheckpointing = gradCheckpointing
+        parameters.useFlashAttention = useFlashAttention
+        parameters.accumFreq = accumFreq
+        parameters.gatherWithGrad = gatherWithGrad
+        parameters.skipAggregate = skipAggregate
+        parameters.debug = debug
+        parameters.seed = seed
+        parameters.distillation = distillation
+        parameters.teacherModelName = teacherModelName
+        parameters.kdLossWeight = kdLossWeight
+        parameters.initSeed = initSeed
+        try parameters.fillOptimizerDefaults()
+        let summary = try TrainingRun.start(parameters: parameters, config: model.config())
+        print(summary.json)
+    }
+}

@@ -1,0 +1,56 @@
+import Dataset
+import Foundation
+
+/// A small dataset in the reference's formats built for the trainer tests: solid-colour 24-bit BMP images with a
+/// brightness stripe, captioned by colour in Chinese, written as `<split>_imgs.tsv` / `<split>_texts.jsonl` and
+/// turned into LMDB splits with the Dataset builder.
+enum SyntheticLMDB {
+    static let colours: [(name: String, rgb: (UInt8, UInt8, UInt8))] = [
+        ("红色", (220, 30, 30)), ("绿色", (30, 200, 40)), ("蓝色", (30, 40, 220)), ("黄色", (230, 220, 30)),
+    ]
+
+    /// Builds splits `train` (`trainCount` pairs) and `valid` under `directory`; returns the LMDB directory.
+    /// `corrupt` replaces the image of that train id with base64 text that is not an image.
+    static func build(in directory: URL, trainCount: Int, validCount: Int, corrupt: Int? = nil) throws -> URL {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for (split, count, firstId) in [("train", trainCount, 1000), ("valid", validCount, 5000)] {
+            var images = "", texts = ""
+            for index in 0..<count {
+                let id = firstId + index
+                let colour = colours[index % colours.count]
+                let base64 = id == corrupt ? Data("not an image".utf8).base64EncodedString()
+                    : bmp(width: 16, height: 16, rgb: colour.rgb, stripe: index % 3).base64EncodedString()
+                images += "\(id)\t\(base64)\n"
+                let caption = ["一块\(colour.name)的方块", "\(colour.name)图片", "这是\(colour.name)"][index % 3]
+                texts += "{\"text_id\": \(id), \"text\": \"\(caption)\", \"image_ids\": [\(id)]}\n"
+            }
+            try images.write(to: directory.appendingPathComponent("\(split)_imgs.tsv"), atomically: true, encoding: .utf8)
+            try texts.write(to: directory.appendingPathComponent("\(split)_texts.jsonl"), atomically: true, encoding: .utf8)
+        }
+        let lmdb = directory.appendingPathComponent("lmdb")
+        try LMDBBuilder(dataDirectory: directory.path, lmdbDirectory: lmdb.path, report: { _ in })
+            .build(splits: ["train", "valid"])
+        return lmdb
+    }
+
+    /// An uncompressed bottom-up 24-bit BMP of one colour with a darker horizontal stripe at row band `stripe`.
+    static func bmp(width: Int, height: Int, rgb: (UInt8, UInt8, UInt8), stripe: Int) -> Data {
+        let rowBytes = (width * 3 + 3) / 4 * 4
+        let pixelBytes = rowBytes * height
+        var data = Data("BM".utf8)
+        func le32(_ value: Int) { withUnsafeBytes(of: UInt32(value).littleEndian) { data.append(contentsOf: $0) } }
+        func le16(_ value: Int) { withUnsafeBytes(of: UInt16(value).littleEndian) { data.append(contentsOf: $0) } }
+        le32(54 + pixelBytes); le32(0); le32(54)
+        le32(40); le32(width); le32(height); le16(1); le16(24); le32(0); le32(pixelBytes); le32(2835); le32(2835)
+        le32(0); le32(0)
+        for row in 0..<height {
+            let dark = (row * 3 / height) == stripe
+            for _ in 0..<width {
+                let scale: (UInt8) -> UInt8 = { dark ? $0 / 3 : $0 }
+                data.append(contentsOf: [scale(rgb.2), scale(rgb.1), scale(rgb.0)])
+            }
+            data.append(contentsOf: [UInt8](repeating: 0, count: rowBytes - width * 3))
+        }
+        return data
+    }
+}
