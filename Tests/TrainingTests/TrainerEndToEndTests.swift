@@ -117,6 +117,44 @@ final class TrainerEndToEndTests: XCTestCase {
         XCTAssertTrue(try trainingLines(thirdMessages).isEmpty)
     }
 
+    func testResetDataOffsetAndOptimizerRestartTheSchedule() throws {
+        let lmdb = try SyntheticLMDB.build(in: directory.appendingPathComponent("data"), trainCount: 24, validCount: 8)
+        var first = parameters(lmdb, name: "short")
+        first.maxSteps = 3
+        first.valData = nil
+        _ = try run(first)
+        var again = parameters(lmdb, name: "restart")
+        again.valData = nil
+        again.resume = directory.appendingPathComponent("logs/short/checkpoints/epoch1.pt").path
+        again.resetDataOffset = true
+        again.resetOptimizer = true
+        let (summary, messages) = try run(again)
+        XCTAssertTrue(messages.contains("=> loaded checkpoint '\(again.resume ?? "")' (epoch 1 @ 0 steps)"))
+        XCTAssertFalse(messages.contains("=> optimizer state is restored from the checkpoint"))
+        XCTAssertEqual(try trainingLines(messages).map(\.step), Array(1...6))
+        XCTAssertEqual(summary.steps, 6)
+        let missing = directory.appendingPathComponent("nothing.pt").path
+        again.resume = missing
+        again.name = "missing"
+        let (_, missingMessages) = try run(again)
+        XCTAssertTrue(missingMessages.contains("=> no checkpoint found at '\(missing)'"))
+    }
+
+    func testOptimizerDefaultsFollowTheVisionModel() throws {
+        var parameters = TrainingParameters(trainData: "unused")
+        parameters.visionModel = "RN50"
+        try parameters.fillOptimizerDefaults()
+        XCTAssertEqual([parameters.lr, parameters.beta1, parameters.beta2, parameters.eps], [5e-4, 0.9, 0.999, 1e-8])
+        parameters = TrainingParameters(trainData: "unused")
+        parameters.visionModel = "ViT-L-14-336"
+        parameters.lr = 1e-5
+        try parameters.fillOptimizerDefaults()
+        XCTAssertEqual([parameters.lr, parameters.beta1, parameters.beta2, parameters.eps], [1e-5, 0.9, 0.98, 1e-6])
+        parameters.visionModel = "custom"
+        parameters.beta1 = nil
+        XCTAssertThrowsError(try parameters.fillOptimizerDefaults()) { XCTAssertTrue("\($0)".contains("--beta1")) }
+    }
+
     func testCorruptImageRecordNamesItsKey() throws {
         let lmdb = try SyntheticLMDB.build(in: directory.appendingPathComponent("data"), trainCount: 8, validCount: 2,
                                            corrupt: 1003)
