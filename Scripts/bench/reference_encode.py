@@ -5,24 +5,12 @@ Usage: OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE python reference_encode.py
 """
 import argparse
 import json
-import os
 import time
 
 import torch
 
 from cn_clip.clip.model import CLIP
-
-
-def merged_config(vision, text):
-    import cn_clip.clip as package
-    root = os.path.join(os.path.dirname(package.__file__), "model_configs")
-    with open(os.path.join(root, vision + ".json")) as f:
-        config = json.load(f)
-    with open(os.path.join(root, text + ".json")) as f:
-        config.update(json.load(f))
-    if isinstance(config["vision_layers"], str):
-        config["vision_layers"] = json.loads(config["vision_layers"])
-    return config
+from reference_common import merged_config
 
 
 def timed(function, repeats):

@@ -9,7 +9,6 @@ Usage: OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE python reference_train.py 
 """
 import argparse
 import json
-import os
 import resource
 import time
 import types
@@ -18,21 +17,10 @@ import torch
 import torch.nn as nn
 
 from cn_clip.clip.model import CLIP
+from reference_common import merged_config
 from cn_clip.training.train import get_loss
 
 DEFAULTS = {"RN50": (0.9, 0.999, 1e-8)}  # params.py; the ViTs use (0.9, 0.98, 1e-6)
-
-
-def merged_config(vision, text):
-    import cn_clip.clip as package
-    root = os.path.join(os.path.dirname(package.__file__), "model_configs")
-    with open(os.path.join(root, vision + ".json")) as f:
-        config = json.load(f)
-    with open(os.path.join(root, text + ".json")) as f:
-        config.update(json.load(f))
-    if isinstance(config["vision_layers"], str):
-        config["vision_layers"] = json.loads(config["vision_layers"])
-    return config
 
 
 def main():

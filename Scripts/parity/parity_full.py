@@ -16,6 +16,9 @@ from cn_clip.clip import tokenize
 from cn_clip.clip.model import CLIP
 from cn_clip.clip.utils import image_transform
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+from reference_common import merged_config  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IMAGES = [os.path.join(ROOT, "Tests", "Fixtures", "imaging", "images", name) for name in (
     "jpeg_baseline_320x240.jpg", "png_palette_trns_80x80.png", "png_rgba_180x120.png", "webp_lossy_200x150.webp",
@@ -23,16 +26,6 @@ IMAGES = [os.path.join(ROOT, "Tests", "Fixtures", "imaging", "images", name) for
 TEXTS = ["杰尼龟", "一件黑色的套头衫", "“双引号”里的 Hello World", "运动鞋 白色 2023新款"]
 PAIRS = [("ViT-B-16", "RoBERTa-wwm-ext-base-chinese"), ("RN50", "RBT3-chinese")]
 TOLERANCE = 1e-4
-
-
-def config(vision, text):
-    import cn_clip.clip as package
-    root = os.path.join(os.path.dirname(package.__file__), "model_configs")
-    merged = json.load(open(os.path.join(root, vision + ".json")))
-    merged.update(json.load(open(os.path.join(root, text + ".json"))))
-    if isinstance(merged["vision_layers"], str):
-        merged["vision_layers"] = json.loads(merged["vision_layers"])
-    return merged
 
 
 def randomise(model, generator):
@@ -60,7 +53,7 @@ def main():
     for index, (vision, text) in enumerate(PAIRS):
         generator = torch.Generator().manual_seed(7 + index)
         torch.manual_seed(7 + index)
-        model = CLIP(**config(vision, text))
+        model = CLIP(**merged_config(vision, text))
         randomise(model, generator)
         model.eval()
         path = os.path.join(work, f"{vision}.pt")
