@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CWebP", path: "Sources/CWebP", providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", providers: [.apt(["libcairo2-dev"])]),
 
         // The engine and the model inputs.
         .target(name: "Tensor", dependencies: ["CBLAS"]),
@@ -44,7 +45,7 @@ let package = Package(
                 resources: [.copy("Resources/zeroshot_templates.json")]),
 
         // The demo's data preparation (Fashion-MNIST → the reference's dataset format) and report.
-        .target(name: "Demo", dependencies: ["CPNG"]),
+        .target(name: "Demo", dependencies: ["CPNG", "CCairo"]),
 
         .executableTarget(name: "cnclip", dependencies: [
             "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo",

@@ -4,11 +4,13 @@ import Foundation
 public enum DemoError: Error, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case malformed(path: String, reason: String)
+    case unwritable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .unreadable(path, reason): return "\(path): \(reason)"
         case let .malformed(path, reason): return "\(path): \(reason)"
+        case let .unwritable(path, reason): return "cannot write \(path): \(reason)"
         }
     }
 }

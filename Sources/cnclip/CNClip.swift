@@ -23,6 +23,7 @@ struct CNClip: ParsableCommand {
             ZeroShotEvalCommand.self,
             TrainCommand.self,
             DemoCommand.self,
+            PlotLogCommand.self,
             BenchCommand.self,
         ]
     )

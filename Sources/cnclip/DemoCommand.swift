@@ -55,11 +55,10 @@ struct DemoCommand: ParsableCommand {
             print(lines.joined(separator: "\n"))
             var plot: (png: Data, caption: String)?
             if let log {
-                guard let text = FileManager.default.contents(atPath: log) else { throw ValidationError("cannot read \(log)") }
-                let drawn = try LossCurvePlot(logText: String(decoding: text, as: UTF8.self)).png()
-                plot = (drawn.png, "Steps 0–\(drawn.maxStep) across. Blue: training loss, red dots: validation loss "
-                        + "(both 0–\(String(format: "%.3f", drawn.maxLoss)) up); green: learning rate (0–\(drawn.maxLR)).")
-                if let curves { try drawn.png.write(to: URL(fileURLWithPath: curves), options: .atomic) }
+                let chart = TrainingCurvesChart(series: try TrainingLogSeries(contentsOfFile: log))
+                let png = try chart.pngData()
+                plot = (png, "Training curves from \(log) against global steps.")
+                if let curves { try png.write(to: URL(fileURLWithPath: curves), options: .atomic) }
             }
             let page = try DemoReport.html(texts: texts, predictions: predictions, images: images, queries: 12,
                                            title: "cnclip demo: Fashion-MNIST text→image retrieval", summary: lines,

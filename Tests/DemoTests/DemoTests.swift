@@ -45,24 +45,6 @@ final class DemoTests: XCTestCase {
         XCTAssertEqual(FashionCaptions.caption(label: 8, tone: "灰色", template: 1), "灰色包的照片")
     }
 
-    func testCurvesAreReadFromTheLogLines() throws {
-        let log = """
-            2026-11-25,16:56:28 | INFO | Rank 0 | Global Steps: 50/600 | Train Epoch: 1 [6400/20096 (32%)] | Loss: 4.505411 | Data Time: 0.004s | Batch Time: 0.616s | LR: 0.002000 | logit_scale: 2.650 | Global Batch Size: 128
-            2026-11-25,16:59:21 | INFO | Rank 0 | Validation Result (epoch 2 @ 314 steps) | Valid Loss: 2.500320 | Image2Text Acc: 16.30 | Text2Image Acc: 18.50 | logit_scale: 2.665 | Valid Batch Size: 100
-            2026-11-25,16:59:22 | INFO | Rank 0 | Params:
-            """
-        let plot = LossCurvePlot(logText: log)
-        XCTAssertEqual(plot.trainingLoss, [.init(step: 50, value: 4.505411)])
-        XCTAssertEqual(plot.learningRate, [.init(step: 50, value: 0.002)])
-        XCTAssertEqual(plot.validationLoss, [.init(step: 314, value: 2.50032)])
-        let drawn = try plot.png(width: 64, height: 32)
-        XCTAssertEqual(drawn.maxStep, 314)
-        XCTAssertEqual(drawn.maxLoss, 4.505411)
-        let decoded = try ImageDecoder.decode(drawn.png)
-        XCTAssertEqual([decoded.width, decoded.height], [64, 32])
-        XCTAssertEqual(decoded.mode, .rgb)
-    }
-
     func testRecallIsReadFromTheEvaluationOutput() throws {
         let recall = try DemoReport.recall(Fixtures.url("pipeline/output.json").path)
         XCTAssertEqual(recall.r1, 16.666666666666664)
