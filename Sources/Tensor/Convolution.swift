@@ -129,9 +129,11 @@ private func convolutionGeometry(_ x: Tensor, _ weight: Tensor, stride: Int, pad
                                    padding: padding, op: op)
 }
 
-/// Convolution of x [N, C, H, W] with weight [O, C, kh, kw] (+ bias [O]) → [N, O, Ho, Wo].
+/// Convolution of x [N, C, H, W] with weight [O, C, kh, kw] (+ bias [O]) → [N, O, Ho, Wo]; with `applyingReLU`
+/// the output is max(·, 0), applied per image while it is still in cache.
 /// - Throws: `TensorError.shapeMismatch` naming x and weight (or weight and bias) when they do not fit.
-public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) throws -> Tensor {
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0,
+                   applyingReLU: Bool = false) throws -> Tensor {
     let g = try convolutionGeometry(x, weight, stride: stride, padding: padding, op: "conv2d")
     let (batch, outChannels) = (x.shape[0], weight.shape[0])
     if let bias, bias.shape != [outChannels] {
@@ -155,6 +157,9 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
                  a: kernel.storage.pointer + kernel.offset, lda: g.patchSize,
                  b: g.isPointwise ? image : workspace.storage.pointer, ldb: g.positions,
                  beta: bias == nil ? 0 : 1, c: out, ldc: g.positions)
+            if applyingReLU {
+                for index in 0..<outputSize where out[index] < 0 { out[index] = 0 }
+            }
         }
     }
     return output
