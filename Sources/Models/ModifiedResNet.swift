@@ -88,7 +88,7 @@ public struct Bottleneck: StatefulModule, Sendable {
             if stride > 1 { identity = try avgPool2d(identity, kernelSize: stride) }
             identity = try downsample.conv(identity, normalisedBy: downsample.norm)
         }
-        return relu(try add(out, identity))
+        return try addingReLU(out, identity)
     }
 
     public func stateEntries(prefix: String) -> [StateEntry] {
