@@ -28,7 +28,7 @@ public struct ModifiedResNet: StatefulModule, Sendable {
     /// Image features `[N, embed_dim]` of images `[N, 3, R, R]`.
     public func callAsFunction(_ images: Tensor) throws -> Tensor {
         var x = images
-        for (conv, norm) in stem { x = try relu(norm(conv(x))) }
+        for (conv, norm) in stem { x = try conv(x, normalisedBy: norm, applyingReLU: true) }
         x = try avgPool2d(x, kernelSize: 2)
         for stage in stages {
             for block in stage { x = try block(x) }
@@ -79,16 +79,16 @@ public struct Bottleneck: StatefulModule, Sendable {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        var out = try relu(bn1(conv1(x)))
-        out = try relu(bn2(conv2(out)))
+        var out = try conv1(x, normalisedBy: bn1, applyingReLU: true)
+        out = try conv2(out, normalisedBy: bn2, applyingReLU: true)
         if stride > 1 { out = try avgPool2d(out, kernelSize: stride) }
-        out = try bn3(conv3(out))
+        out = try conv3(out, normalisedBy: bn3)
         var identity = x
         if let downsample {
             if stride > 1 { identity = try avgPool2d(identity, kernelSize: stride) }
-            identity = try downsample.norm(downsample.conv(identity))
+            identity = try downsample.conv(identity, normalisedBy: downsample.norm)
         }
-        return relu(try add(out, identity))
+        return try addingReLU(out, identity)
     }
 
     public func stateEntries(prefix: String) -> [StateEntry] {

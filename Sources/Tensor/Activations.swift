@@ -55,6 +55,19 @@ private struct ReLUKernel: UnaryLaneKernel {
     @inline(__always) func callAsFunction(_ v: FloatVector) -> FloatVector { v.replacing(with: 0, where: v .< 0) }
 }
 
+/// max(a + b, 0) in one pass (a residual sum followed by ReLU); a and b must have the same shape.
+/// - Throws: `TensorError.shapeMismatch` when the shapes differ.
+public func addingReLU(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+    try zipElements(a, b, op: "addingReLU", AddReLUKernel())
+}
+
+private struct AddReLUKernel: BinaryLaneKernel {
+    @inline(__always) func callAsFunction(_ x: FloatVector, _ y: FloatVector) -> FloatVector {
+        let sum = x + y
+        return sum.replacing(with: 0, where: sum .< 0)
+    }
+}
+
 /// Backward of `relu`: g where x > 0, else 0 (PyTorch's convention at 0).
 public func reluBackward(_ gradOutput: Tensor, input: Tensor) throws -> Tensor {
     try zipElements(gradOutput, input, op: "reluBackward", ReLUBackwardKernel())

@@ -34,8 +34,11 @@ public struct ConvolutionGeometry: Equatable, Sendable {
 
 /// Unfolds one image [C, H, W] into columns [C·kh·kw, Ho·Wo] (zeros where the kernel hangs over the padding).
 /// Each output row is a zero prefix, a run read from one input row (a plain copy at stride 1) and a zero suffix.
-func im2col(_ image: UnsafePointer<Float>, _ g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>) {
+/// Row `r` starts at `columns + r·rowStride` (default: packed rows of Ho·Wo).
+func im2col(_ image: UnsafePointer<Float>, _ g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>,
+            rowStride: Int? = nil) {
     let (oh, ow, positions) = (g.outputHeight, g.outputWidth, g.positions)
+    let rowStride = rowStride ?? positions
     let (height, width, stride, padding) = (g.height, g.width, g.stride, g.padding)
     let (kernelHeight, kernelWidth) = (g.kernelHeight, g.kernelWidth)
     Parallel.forRanges(g.patchSize, grain: Parallel.grain(elementsPerItem: positions)) { range in
@@ -43,7 +46,7 @@ func im2col(_ image: UnsafePointer<Float>, _ g: ConvolutionGeometry, into column
             let c = row / (kernelHeight * kernelWidth)
             let ki = row / kernelWidth % kernelHeight, kj = row % kernelWidth
             let plane = image + c * height * width
-            let out = columns + row * positions
+            let out = columns + row * rowStride
             // Output columns whose input column ix = ox·stride − padding + kj lies inside [0, width).
             let first = min(ow, max(0, (padding - kj + stride - 1) / stride))
             let lastInside = width - 1 + padding - kj
@@ -129,9 +132,11 @@ private func convolutionGeometry(_ x: Tensor, _ weight: Tensor, stride: Int, pad
                                    padding: padding, op: op)
 }
 
-/// Convolution of x [N, C, H, W] with weight [O, C, kh, kw] (+ bias [O]) → [N, O, Ho, Wo].
+/// Convolution of x [N, C, H, W] with weight [O, C, kh, kw] (+ bias [O]) → [N, O, Ho, Wo]; with `applyingReLU`
+/// the output is max(·, 0), applied per image while it is still in cache.
 /// - Throws: `TensorError.shapeMismatch` naming x and weight (or weight and bias) when they do not fit.
-public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) throws -> Tensor {
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0,
+                   applyingReLU: Bool = false) throws -> Tensor {
     let g = try convolutionGeometry(x, weight, stride: stride, padding: padding, op: "conv2d")
     let (batch, outChannels) = (x.shape[0], weight.shape[0])
     if let bias, bias.shape != [outChannels] {
@@ -139,6 +144,15 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
     }
     let input = x.contiguous(), kernel = weight.contiguous(), biasValues = bias?.contiguous()
     let output = Tensor(zeros: [batch, outChannels, g.outputHeight, g.outputWidth])
+    if batch > 1, g.positions <= batchedConvolutionMaxPositions {
+        withExtendedLifetime((input, kernel, biasValues)) {
+            batchedConv2d(input.storage.pointer + input.offset, g, batch: batch,
+                          kernel: kernel.storage.pointer + kernel.offset, outChannels: outChannels,
+                          bias: biasValues.map { UnsafePointer($0.storage.pointer + $0.offset) },
+                          applyingReLU: applyingReLU, into: output.storage.pointer)
+        }
+        return output
+    }
     let workspace = Tensor(zeros: g.isPointwise ? [0] : [g.patchSize, g.positions])
     withExtendedLifetime((input, kernel, biasValues, workspace)) {
         let imageSize = g.channels * g.height * g.width, outputSize = outChannels * g.positions
@@ -155,9 +169,49 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
                  a: kernel.storage.pointer + kernel.offset, lda: g.patchSize,
                  b: g.isPointwise ? image : workspace.storage.pointer, ldb: g.positions,
                  beta: bias == nil ? 0 : 1, c: out, ldc: g.positions)
+            if applyingReLU {
+                for index in 0..<outputSize where out[index] < 0 { out[index] = 0 }
+            }
         }
     }
     return output
+}
+
+/// Output sizes up to this many positions convolve the whole batch in one GEMM (per-image GEMMs this narrow
+/// leave BLAS underused; the batch's columns cost patchSize·N·positions floats of workspace).
+private let batchedConvolutionMaxPositions = 196
+
+/// The whole batch in one GEMM: columns of every image side by side [C·kh·kw, N·Ho·Wo] (a copy for a pointwise
+/// convolution), out = W·columns, then bias and ReLU while scattering back to [N, O, Ho·Wo].
+private func batchedConv2d(_ input: UnsafePointer<Float>, _ g: ConvolutionGeometry, batch: Int,
+                           kernel: UnsafePointer<Float>, outChannels: Int, bias: UnsafePointer<Float>?,
+                           applyingReLU: Bool, into output: UnsafeMutablePointer<Float>) {
+    let positions = g.positions, width = batch * positions, imageSize = g.channels * g.height * g.width
+    let columns = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * width)
+    let product = UnsafeMutablePointer<Float>.allocate(capacity: outChannels * width)
+    defer { columns.deallocate(); product.deallocate() }
+    for n in 0..<batch {
+        let image = input + n * imageSize
+        if g.isPointwise {
+            for c in 0..<g.channels { (columns + c * width + n * positions).update(from: image + c * positions, count: positions) }
+        } else {
+            im2col(image, g, into: columns + n * positions, rowStride: width)
+        }
+    }
+    gemm(transposeA: false, transposeB: false, m: outChannels, n: width, k: g.patchSize, a: kernel, lda: g.patchSize,
+         b: columns, ldb: width, beta: 0, c: product, ldc: width)
+    Parallel.forRanges(outChannels, grain: Parallel.grain(elementsPerItem: width)) { range in
+        for o in range {
+            let shift = bias?[o] ?? 0
+            for n in 0..<batch {
+                let source = product + o * width + n * positions, destination = output + (n * outChannels + o) * positions
+                for index in 0..<positions {
+                    let value = source[index] + shift
+                    destination[index] = applyingReLU && value < 0 ? 0 : value
+                }
+            }
+        }
+    }
 }
 
 /// Gradients of `conv2d`.

@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// conv2d (im2col + GEMM), avg-pool 2d and BatchNorm2d against PyTorch (1e-5 × magnitude) and finite differences.
@@ -76,6 +77,32 @@ final class ConvolutionTests: XCTestCase {
                 try forward(x, $0, b)
             }
             try assertMatchesFiniteDifferences(grads.bias, at: b, upstream: g, "\(name) batchNorm dbias") { try forward(x, w, $0) }
+        }
+    }
+
+    /// A batch of small outputs goes through one batched GEMM; it must equal convolving each image alone
+    /// (the per-image path checked against PyTorch above), with bias and ReLU applied by hand. Tolerance 1e-5.
+    func testBatchedConvolutionMatchesPerImageWithBiasAndReLU() throws {
+        let (batch, channels, size, outChannels) = (3, 4, 5, 6)
+        let x = try Tensor(shape: [batch, channels, size, size],
+                           data: (0..<(batch * channels * size * size)).map { Float(($0 * 37) % 23) / 11 - 1 })
+        for (kernel, stride, padding) in [(3, 1, 1), (1, 1, 0), (3, 2, 1)] {
+            let w = try Tensor(shape: [outChannels, channels, kernel, kernel],
+                               data: (0..<(outChannels * channels * kernel * kernel)).map { Float(($0 * 17) % 13) / 13 - 0.5 })
+            let b = try Tensor(shape: [outChannels], data: (0..<outChannels).map { Float($0) / 4 - 0.6 })
+            for applyingReLU in [false, true] {
+                let batched = try conv2d(x, weight: w, bias: b, stride: stride, padding: padding, applyingReLU: applyingReLU)
+                var expected: [Float] = []
+                for n in 0..<batch {
+                    let image = try Tensor(shape: [1, channels, size, size],
+                                           data: Array(x.toArray()[(n * channels * size * size)..<((n + 1) * channels * size * size)]))
+                    let single = try conv2d(image, weight: w, bias: b, stride: stride, padding: padding).toArray()
+                    expected += applyingReLU ? single.map { max($0, 0) } : single
+                }
+                XCTAssertEqual(batched.shape[0], batch)
+                XCTAssertLessThan(maxAbsDifference(batched.toArray(), expected), 1e-5,
+                                  "kernel \(kernel) stride \(stride) relu \(applyingReLU)")
+            }
         }
     }
 }
