@@ -23,8 +23,27 @@ public struct MultiHeadAttention: Sendable {
 
     /// Attention of every position of `x` `[B, L, W]` over all positions, with an optional additive key mask
     /// `[B, 1, 1, L]` (BERT's (1 − mask)·−10000); returns `[B, L, outFeatures]`.
+    /// Inference only: the fused kernel (`Tensor.multiHeadAttention`) keeps nothing for backward.
     public func callAsFunction(_ x: Tensor, keyMask: Tensor? = nil) throws -> Tensor {
-        try forwardTraining(x, keyMask: keyMask).output
+        guard x.rank == 3 else {
+            throw TensorError.invalidShape(op: "MultiHeadAttention", shape: x.shape, reason: "expected [batch, length, width]")
+        }
+        let (query, key, value) = try projections(x)
+        return try output(multiHeadAttention(query: query, key: key, value: value, heads: heads, keyMask: keyMask))
+    }
+
+    /// Queries, keys and values of `x`, each `[B, L, W]` with heads side by side (column slices of the packed
+    /// projection's output, or the three separate projections).
+    private func projections(_ x: Tensor) throws -> (Tensor, Tensor, Tensor) {
+        switch projection {
+        case let .packed(inProjection):
+            let width = inProjection.outFeatures / 3
+            let packed = try inProjection(x)
+            return (try packed.sliced(axis: 2, range: 0..<width), try packed.sliced(axis: 2, range: width..<(2 * width)),
+                    try packed.sliced(axis: 2, range: (2 * width)..<(3 * width)))
+        case let .separate(query, key, value):
+            return (try query(x), try key(x), try value(x))
+        }
     }
 
     /// What the backward pass needs from a forward pass.
@@ -109,13 +128,9 @@ public struct MultiHeadAttention: Sendable {
         guard x.rank == 3 else {
             throw TensorError.invalidShape(op: "MultiHeadAttention", shape: x.shape, reason: "expected [batch, length, width]")
         }
-        let batch = x.shape[0]
-        let firstQuery = try splitHeads(query(x.sliced(axis: 1, range: 0..<1)), batch: batch)
-        let keys = try splitHeads(key(x), batch: batch), values = try splitHeads(value(x), batch: batch)
-        let scaledQuery = scale(firstQuery, by: 1 / Float(firstQuery.shape[2]).squareRoot())
-        let probabilities = try softmax(lastAxisOf: matmul(scaledQuery, keys, transposeB: true))
-        let merged = try mergeHeads(matmul(probabilities, values), batch: batch)
-        return try output(merged).reshaped([batch, output.outFeatures])
+        let firstQuery = try query(x.sliced(axis: 1, range: 0..<1))
+        let merged = try multiHeadAttention(query: firstQuery, key: key(x), value: value(x), heads: heads)
+        return try output(merged).reshaped([x.shape[0], output.outFeatures])
     }
 
     /// `[B, L, W]` → `[B·heads, L, W / heads]`, contiguous.

@@ -2,21 +2,59 @@ import CBLAS
 
 // The one file that talks to BLAS: matrix products, `linear` (bias fused into the GEMM), and their backward passes.
 
-/// OpenBLAS gets the same thread count as the kernels (`Parallel.threadCount`), once, before the first call.
+/// OpenBLAS runs single-threaded: large products are split across `Parallel`'s threads here instead (see
+/// `gemm`). OpenBLAS's own pthread pool spins in `sched_yield` between calls, taking a core from the kernels that
+/// run between GEMMs on a 2-core machine, and hands every small per-head product to its pool as well.
 private let blasThreadsConfigured: Void = {
-    openblas_set_num_threads(Int32(Parallel.threadCount))
+    openblas_set_num_threads(1)
 }()
 
-/// Threads OpenBLAS reports using (after `Parallel.threadCount` has been handed to it).
-public var blasThreadCount: Int {
-    _ = blasThreadsConfigured
-    return Int(openblas_get_num_threads())
+/// Products below this many multiply-adds run on the calling thread.
+private let parallelGemmMinimumWork = 1 << 21
+
+/// Fewest rows (or columns) of the output one thread's part of a split product gets.
+private let parallelGemmMinimumExtent = 64
+
+/// Row-major C[m×n] = alpha·op(A)[m×k]·op(B)[k×n] + beta·C. Large products are cut into `Parallel.threadCount`
+/// parts along m or n (whichever makes the operand every part re-packs the smaller one), each a single-threaded
+/// `cblas_sgemm`; small ones run on the calling thread.
+func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let splitRows = n <= m
+    let extent = splitRows ? m : n
+    let parts = min(Parallel.threadCount, extent / parallelGemmMinimumExtent)
+    guard parts > 1, m * n * k >= parallelGemmMinimumWork else {
+        gemmOnCallingThread(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    let operands = GemmPointers(a: a, b: b, c: c)
+    Parallel.forRanges(extent, grain: extent / parts) { range in
+        if splitRows {
+            let rowsOfA = operands.a + (transposeA ? range.lowerBound : range.lowerBound * lda)
+            gemmOnCallingThread(transposeA: transposeA, transposeB: transposeB, m: range.count, n: n, k: k,
+                                alpha: alpha, a: rowsOfA, lda: lda, b: operands.b, ldb: ldb, beta: beta,
+                                c: operands.c + range.lowerBound * ldc, ldc: ldc)
+        } else {
+            let columnsOfB = operands.b + (transposeB ? range.lowerBound * ldb : range.lowerBound)
+            gemmOnCallingThread(transposeA: transposeA, transposeB: transposeB, m: m, n: range.count, k: k,
+                                alpha: alpha, a: operands.a, lda: lda, b: columnsOfB, ldb: ldb, beta: beta,
+                                c: operands.c + range.lowerBound, ldc: ldc)
+        }
+    }
 }
 
-/// Row-major C[m×n] = alpha·op(A)[m×k]·op(B)[k×n] + beta·C through `cblas_sgemm`, or `cblas_sgemv` when m == 1.
-func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-          a: UnsafePointer<Float>, lda: Int, aStride: Int = 1,
-          b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+/// The operands of one split product, handed to the threads that write disjoint parts of C.
+private struct GemmPointers: @unchecked Sendable {
+    let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+}
+
+/// `gemm` on the calling thread only: `cblas_sgemm`, or `cblas_sgemv` when m == 1. For loops that already run
+/// many small products in parallel (attention heads).
+func gemmOnCallingThread(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
     _ = blasThreadsConfigured
     guard m > 0, n > 0 else { return }
     if m == 1 {
@@ -161,7 +199,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor 
     }
     let input = x.contiguous()
     let rows = inFeatures == 0 ? x.count : x.count / inFeatures
-    let result = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
+    // The bias rows, or the GEMM with beta = 0, write every output element: zero-filling first would be wasted.
+    let outputShape = Array(x.shape.dropLast()) + [outFeatures]
+    let result = bias != nil || inFeatures > 0 ? Tensor(uninitialized: outputShape) : Tensor(zeros: outputShape)
     let w = MatrixOperand(weight)
     let output = result.storage.pointer
     if let bias {

@@ -37,7 +37,7 @@ private func forEachSoftmaxRow(_ shape: [Int], mask: Tensor?, op: String,
 
 /// Writes x (+ mask) into `out` and returns its maximum.
 @inline(__always)
-private func maskedCopyMax(_ x: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
+func maskedCopyMax(_ x: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
                            _ length: Int) -> Float {
     @inline(__always) func maskedLoad(_ column: Int, count: Int = vectorWidth) -> FloatVector {
         let fill = -Float.infinity
@@ -69,7 +69,7 @@ private func maskedCopyMax(_ x: UnsafePointer<Float>, _ mask: UnsafePointer<Floa
 
 /// Replaces `row[i]` with e^(row[i] − shift) and returns their sum.
 @inline(__always)
-private func exponentiateShifted(_ row: UnsafeMutablePointer<Float>, _ length: Int, shift: Float) -> Float {
+func exponentiateShifted(_ row: UnsafeMutablePointer<Float>, _ length: Int, shift: Float) -> Float {
     guard length >= vectorWidth else {
         let e = vectorExpNonPositive(loadPartialVector(row, length, fill: -.infinity) - shift)
         storePartialVector(e, row, length)
@@ -99,7 +99,7 @@ private func exponentiateShifted(_ row: UnsafeMutablePointer<Float>, _ length: I
 
 /// Multiplies `length` floats at `row` by `factor`.
 @inline(__always)
-private func scaleRow(_ row: UnsafeMutablePointer<Float>, _ length: Int, by factor: Float) {
+func scaleRow(_ row: UnsafeMutablePointer<Float>, _ length: Int, by factor: Float) {
     guard length >= vectorWidth else {
         storePartialVector(loadPartialVector(row, length) * factor, row, length)
         return

@@ -95,7 +95,7 @@ func report(_ measurements: [Measurement], options: BenchOptions, peakGFLOPS: Do
     }
     let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
         .joined(separator: " ") ?? "unknown"
-    print("threads: \(Parallel.threadCount) (OpenBLAS \(blasThreadCount)), repetitions: \(options.repetitions), "
+    print("threads: \(Parallel.threadCount) (large GEMMs split across them), repetitions: \(options.repetitions), "
         + "warm-up: \(options.warmup), load average: \(load)")
     let rateHeader = peakGFLOPS == nil ? "GB/s" : "GFLOP/s"
     let nameWidth = max(19, (measurements.map(\.bench.count).max() ?? 0) + 2)

@@ -55,7 +55,6 @@ final class ViewTests: XCTestCase {
         XCTAssertEqual(Parallel.threadCount(environment: ["CNCLIP_NUM_THREADS": "3"], cores: 2), 3)
         XCTAssertEqual(Parallel.threadCount(environment: ["CNCLIP_NUM_THREADS": "zero"], cores: 2), 2)
         XCTAssertEqual(Parallel.threadCount(environment: [:], cores: 8), 8)
-        XCTAssertEqual(blasThreadCount, Parallel.threadCount)
         // Every index is visited exactly once across the chunks.
         var hits = [Int](repeating: 0, count: 10_000)
         hits.withUnsafeMutableBufferPointer { buffer in
