@@ -29,8 +29,10 @@ extension CLIPModel {
 
     /// Normalised image features `[N, embed_dim]`, normalised text features `[M, embed_dim]` and exp(logit_scale).
     /// A frozen vision tower runs in inference mode (the reference puts RN50 BatchNorm layers in eval mode);
-    /// otherwise BatchNorm uses batch statistics and updates its running statistics.
-    public func forwardTraining(images: Tensor, tokens: [[Int]], pass: TrainingPass, freezeVision: Bool) throws
+    /// otherwise BatchNorm uses batch statistics and updates its running statistics. `keptPatches` (FLIP) masks
+    /// a ViT's patch tokens (see `VisionTransformer.forwardTraining`); a ResNet tower ignores it, as the reference does.
+    public func forwardTraining(images: Tensor, tokens: [[Int]], pass: TrainingPass, freezeVision: Bool,
+                                keptPatches: [[Int]]? = nil) throws
         -> (imageFeatures: Tensor, textFeatures: Tensor, logitScale: Float, cache: TrainingCache) {
         let resolution = config.imageResolution
         guard images.rank == 4, Array(images.shape.dropFirst()) == [3, resolution, resolution] else {
@@ -43,10 +45,12 @@ extension CLIPModel {
         let imageFeatures: Tensor
         var visionCache: VisionCache?
         switch (visual, freezeVision) {
+        case let (.transformer(tower), true) where keptPatches != nil:
+            imageFeatures = try tower.forwardTraining(images, pass: pass, keptPatches: keptPatches).output
         case (_, true):
             imageFeatures = try visual(images)
         case let (.transformer(tower), false):
-            let (output, cache) = try tower.forwardTraining(images, pass: pass)
+            let (output, cache) = try tower.forwardTraining(images, pass: pass, keptPatches: keptPatches)
             (imageFeatures, visionCache) = (output, .transformer(cache))
         case let (.resnet(tower), false):
             let (output, cache) = try tower.forwardTraining(images)

@@ -78,28 +78,37 @@ public final class Trainer {
         parameters.maxSteps = maxSteps
         self.parameters = parameters
         let schedule = try CosineSchedule(baseLearningRate: lr, warmupSteps: parameters.warmup, totalSteps: maxSteps)
+        let masking = try PatchMasking(ratio: parameters.maskRatio)
         step = TrainingStep(model: model, schedule: schedule, beta1: beta1, beta2: beta2, eps: eps,
                             weightDecay: parameters.wd,
                             options: TrainingOptions(gradientCheckpointing: parameters.gradCheckpointing,
-                                                     freezeVision: parameters.freezeVision, dropout: true))
+                                                     freezeVision: parameters.freezeVision, dropout: true,
+                                                     masking: masking.isActive ? masking : nil))
         dropoutSeed = parameters.initSeed ?? UInt64.random(in: 0...UInt64.max)
         if parameters.gradCheckpointing { log.info("Grad-checkpointing activated.") }
         if parameters.freezeVision { log.info("The visual encoder is freezed during training.") }
         try logParameters(stamp: stamp, logPath: logPath)
+        if parameters.maskRatio > 0 && parameters.visionModel == "RN50" {
+            log.info("Note: mask_ratio > 0 (FLIP strategy) is currently only implemented for VisualTransformer. "
+                     + "It will not function for ResNet backbone.")
+        }
     }
 
-    /// The flags whose behaviour this CPU port does not implement (rather than silently ignoring them).
-    static func checkSupported(_ parameters: TrainingParameters) throws {
-        let unsupported: [(String, Bool)] = [
-            ("--accum-freq", parameters.accumFreq != 1), ("--use-augment", parameters.useAugment),
-            ("--mask-ratio", parameters.maskRatio != 0), ("--distillation", parameters.distillation),
-            ("--clip-weight-path", parameters.clipWeightPath != nil),
-            ("--bert-weight-path", parameters.bertWeightPath != nil),
-        ]
-        for (flag, set) in unsupported where set {
-            throw TrainerError.invalidArgument(flag: flag, reason: "not supported by this CPU trainer yet "
+    /// Refuses the flags whose behaviour this CPU port does not implement (rather than silently ignoring them)
+    /// and values the run cannot work with.
+    public static func checkSupported(_ parameters: TrainingParameters) throws {
+        if parameters.useAugment {
+            throw TrainerError.invalidArgument(flag: "--use-augment", reason: "not supported by this CPU trainer yet "
                 + "(finetune a released model with --resume <model.pt> --reset-data-offset --reset-optimizer)")
         }
+        if parameters.distillation {
+            throw TrainerError.invalidArgument(flag: "--distillation", reason: "not supported: its teacher models are "
+                + "ModelScope downloads (damo/multi-modal_…) that this port cannot fetch or run")
+        }
+        if parameters.accumFreq < 1 {
+            throw TrainerError.invalidArgument(flag: "--accum-freq", reason: "must be at least 1, got \(parameters.accumFreq)")
+        }
+        _ = try PatchMasking(ratio: parameters.maskRatio)
         for (flag, value) in [("--batch-size", parameters.batchSize), ("--valid-batch-size", parameters.validBatchSize),
                               ("--log-interval", parameters.logInterval), ("--valid-epoch-interval", parameters.validEpochInterval),
                               ("--valid-step-interval", parameters.validStepInterval ?? 1)] where value == 0 || value < -1 {
@@ -178,23 +187,35 @@ public final class Trainer {
 
     private func checkpointFile(_ name: String) -> String { (checkpointPath as NSString).appendingPathComponent(name) }
 
-    /// One epoch of `train()`: returns the optimizer steps it ran.
+    /// One epoch of `train()`: returns the optimizer steps it ran. With `--accum-freq k` every k batches make one
+    /// step (batch i belongs to step `stepsPerEpoch·epoch + i / k`); batches left over at the end are forwarded
+    /// but never stepped, as in the reference.
     private func trainEpoch(_ epoch: Int, lastValidation: inout ValidationResult?) throws -> Int {
-        let batchSize = parameters.batchSize
+        let batchSize = parameters.batchSize, accum = parameters.accumFreq
         let batches = train.batches(batchSize: batchSize, seed: parameters.seed, epoch: epoch)
         let samplesPerEpoch = train.paddedLength(globalBatchSize: batchSize)
+        let batchesPerEpoch = samplesPerEpoch / batchSize
+        step.discardMicroBatches()
         var trained = 0
         var end = Date()
-        for i in 0..<(samplesPerEpoch / batchSize) {
-            let globalStep = stepsPerEpoch * epoch + i
+        for i in 0..<batchesPerEpoch {
+            let globalStep = stepsPerEpoch * epoch + i / accum
             if globalStep >= maxSteps {
-                log.info("Stopping training due to step \(globalStep) has reached max_steps \(maxSteps)")
+                log.info("Stopping training due to step \(globalStep) has reached max_steps \(maxSteps / accum)")
                 return trained
             }
             guard let batch = try batches.next() else { break }
             let dataTime = Date().timeIntervalSince(end)
-            let result = try step.run(step: globalStep, images: batch.images, tokens: batch.tokens,
+            let result: StepResult
+            if accum == 1 {
+                result = try step.run(step: globalStep, images: batch.images, tokens: batch.tokens,
                                       dropoutSeed: Dropout.mix(dropoutSeed &+ UInt64(globalStep)))
+            } else {
+                try step.cacheMicroBatch(images: batch.images, tokens: batch.tokens,
+                                         dropoutSeed: Dropout.mix(dropoutSeed &+ UInt64(batchesPerEpoch * epoch + i)))
+                if (i + 1) % accum != 0 { continue }
+                result = try step.runAccumulated(step: globalStep)
+            }
             let batchTime = Date().timeIntervalSince(end)
             end = Date()
             trained += 1
@@ -218,10 +239,11 @@ public final class Trainer {
     /// The reference's training log message for step `step` (0-based) at batch `index` of `epoch`.
     private func trainingLine(step: Int, epoch: Int, index: Int, samplesPerEpoch: Int, result: StepResult,
                               dataTime: Double, batchTime: Double) -> String {
-        let batchSize = parameters.batchSize
-        let percent = 100.0 * Double(index + 1) / Double(stepsPerEpoch)
+        let globalBatchSize = parameters.batchSize * parameters.accumFreq
+        let stepIndex = index / parameters.accumFreq
+        let percent = 100.0 * Double(stepIndex + 1) / Double(stepsPerEpoch)
         var line = "Global Steps: \(step + 1)/\(maxSteps) | Train Epoch: \(epoch + 1) "
-            + "[\((index + 1) * batchSize)/\(samplesPerEpoch) (\(fixedDecimals(percent, 0))%)] | "
+            + "[\((stepIndex + 1) * globalBatchSize)/\(samplesPerEpoch) (\(fixedDecimals(percent, 0))%)] | "
             + "Loss: \(fixedDecimals(Double(result.loss), 6)) | "
         if parameters.reportTrainingBatchAcc {
             line += "Image2Text Acc: \(fixedDecimals(Double(result.imageToTextAccuracy) * 100, 2)) | "
@@ -230,6 +252,6 @@ public final class Trainer {
         let logitScale = Double(model.logitScale.contiguous().toArray()[0])
         return line + "Data Time: \(fixedDecimals(dataTime, 3))s | Batch Time: \(fixedDecimals(batchTime, 3))s | "
             + "LR: \(fixedDecimals(result.learningRate, 6)) | logit_scale: \(fixedDecimals(logitScale, 3)) | "
-            + "Global Batch Size: \(batchSize)"
+            + "Global Batch Size: \(globalBatchSize)"
     }
 }

@@ -10,6 +10,8 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
     case unusableCheckpoint(path: String, reason: String)
     /// An output (log, params file, checkpoint directory) that cannot be written.
     case unwritableOutput(path: String, reason: String)
+    /// A pretrained tower file (`--clip-weight-path`, `--bert-weight-path`) that is missing or does not fit.
+    case unusableWeights(flag: String, path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
         case let .invalidArgument(flag, reason): return "\(flag): \(reason)"
         case let .unusableCheckpoint(path, reason): return "\(path): cannot resume: \(reason)"
         case let .unwritableOutput(path, reason): return "\(path): \(reason)"
+        case let .unusableWeights(flag, path, reason): return "\(flag) \(path): \(reason)"
         }
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import Models
 import Retrieval
 
-/// Starting a whole run as `main.py` does: time-stamped log file, a model initialised from scratch (resume
-/// replaces its weights), the trainer, and its summary.
+/// Starting a whole run as `main.py` does: time-stamped log file, a model initialised from scratch, pretrained
+/// tower weights (`--clip-weight-path`, `--bert-weight-path`; resume replaces all weights), the trainer, and its
+/// summary.
 public enum TrainingRun {
     /// Runs training with `parameters` (optimizer settings filled) on a model of `config`; `echo` copies the log to
     /// stderr.
@@ -11,9 +12,12 @@ public enum TrainingRun {
         let stamp = TrainingLog.fileStamp()
         let logPath = parameters.savesOutputs
             ? ((parameters.logs ?? "") as NSString).appendingPathComponent("\(parameters.name)/out_\(stamp).log") : nil
+        try Trainer.checkSupported(parameters)
         let log = try TrainingLog(path: logPath, echo: echo)
         let model = try CLIPModel(config: config)
         FromScratchInitializer.initialize(model, seed: parameters.initSeed ?? UInt64.random(in: 0...UInt64.max))
+        try PretrainedTowerWeights.load(clipPath: parameters.clipWeightPath, bertPath: parameters.bertWeightPath,
+                                        into: model)
         let trainer = try Trainer(parameters: parameters, model: model, log: log, stamp: stamp, logPath: logPath)
         return try trainer.run()
     }

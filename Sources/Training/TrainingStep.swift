@@ -13,28 +13,36 @@ public struct StepResult: Sendable {
     public let textToImageAccuracy: Float
 }
 
-/// Training-run switches that change the step (the reference's `--grad-checkpointing`, `--freeze-vision`, dropout).
+/// Training-run switches that change the step (the reference's `--grad-checkpointing`, `--freeze-vision`,
+/// `--mask-ratio`, dropout).
 public struct TrainingOptions: Sendable {
     public var gradientCheckpointing: Bool
     public var freezeVision: Bool
     /// Dropout as the config sets it (BERT only) when true; off for parity runs.
     public var dropout: Bool
+    /// FLIP patch masking of the gradient-carrying forward passes (ViT only).
+    public var masking: PatchMasking?
 
-    public init(gradientCheckpointing: Bool = false, freezeVision: Bool = false, dropout: Bool = true) {
+    public init(gradientCheckpointing: Bool = false, freezeVision: Bool = false, dropout: Bool = true,
+                masking: PatchMasking? = nil) {
         self.gradientCheckpointing = gradientCheckpointing
         self.freezeVision = freezeVision
         self.dropout = dropout
+        self.masking = masking
     }
 }
 
-/// One optimizer step of the reference's fp32 training loop (accum-freq 1): learning rate from the schedule,
-/// zeroed gradients, forward, contrastive loss, backward, AdamW, logit-scale clamp to [0, 4.6052].
+/// One optimizer step of the reference's fp32 training loop: learning rate from the schedule, zeroed gradients,
+/// forward, contrastive loss, backward, AdamW, logit-scale clamp to [0, 4.6052]. `--accum-freq` steps go through
+/// `cacheMicroBatch` and `runAccumulated` (GradientAccumulation.swift).
 public final class TrainingStep: @unchecked Sendable {
     public let model: CLIPModel
     public let optimizer: AdamW
     public let schedule: CosineSchedule
     public let options: TrainingOptions
     public let gradients = GradientStore()
+    /// Micro-batches forwarded without gradient since the last accumulated step.
+    var microBatches: [MicroBatch] = []
 
     /// Builds the optimizer over the model's trainable parameters (all but the vision tower's when frozen).
     /// Activation buffers are recycled between steps by the tensor engine's buffer pool.
@@ -51,12 +59,14 @@ public final class TrainingStep: @unchecked Sendable {
     }
 
     /// Computes the loss and gradients of a batch without changing any parameter (BatchNorm running statistics
-    /// do change, as in any training-mode forward pass).
-    public func lossAndGradients(images: Tensor, tokens: [[Int]], dropoutSeed: UInt64 = 0) throws -> ContrastiveLossResult {
+    /// do change, as in any training-mode forward pass). `keptPatches` replaces the patches FLIP masking would draw
+    /// from `dropoutSeed` (for comparisons with recorded reference draws).
+    public func lossAndGradients(images: Tensor, tokens: [[Int]], dropoutSeed: UInt64 = 0,
+                                 keptPatches: [[Int]]? = nil) throws -> ContrastiveLossResult {
         gradients.clear()
-        let pass = TrainingPass(dropout: DropoutContext(enabled: options.dropout, seed: dropoutSeed),
-                                gradientCheckpointing: options.gradientCheckpointing)
-        let forward = try model.forwardTraining(images: images, tokens: tokens, pass: pass, freezeVision: options.freezeVision)
+        let pass = trainingPass(seed: dropoutSeed)
+        let forward = try model.forwardTraining(images: images, tokens: tokens, pass: pass, freezeVision: options.freezeVision,
+                                                keptPatches: keptPatches ?? maskedPatches(images: images, seed: dropoutSeed))
         let loss = try ContrastiveLoss.compute(imageFeatures: forward.imageFeatures, textFeatures: forward.textFeatures,
                                                logitScale: forward.logitScale)
         try model.backward(gradImageFeatures: loss.gradImageFeatures, gradTextFeatures: loss.gradTextFeatures,
@@ -72,6 +82,17 @@ public final class TrainingStep: @unchecked Sendable {
         clampLogitScale()
         return StepResult(learningRate: learningRate, loss: loss.loss, imageToTextAccuracy: loss.imageToTextAccuracy,
                           textToImageAccuracy: loss.textToImageAccuracy)
+    }
+
+    /// The training pass of one forward: dropout from `seed`, checkpointing as the options say.
+    func trainingPass(seed: UInt64) -> TrainingPass {
+        TrainingPass(dropout: DropoutContext(enabled: options.dropout, seed: seed),
+                     gradientCheckpointing: options.gradientCheckpointing)
+    }
+
+    /// The FLIP patches kept for a gradient-carrying forward of `images` (nil without masking or for a ResNet).
+    func maskedPatches(images: Tensor, seed: UInt64) -> [[Int]]? {
+        options.masking?.keptPatches(for: model, images: images.shape[0], seed: Dropout.mix(seed ^ 0x464C_4950))
     }
 
     /// logit_scale ← clamp(logit_scale, 0, 4.6052).

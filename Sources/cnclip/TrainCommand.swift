@@ -14,7 +14,8 @@ struct TrainCommand: ParsableCommand {
             <logs>/<name>/checkpoints (epoch{N}.pt, epoch_{E}_{S}.pt, epoch_latest.pt, readable by the reference). \
             An existing epoch_latest.pt is resumed automatically. To finetune a released model, pass it with \
             --resume <file.pt> --reset-data-offset --reset-optimizer. Without --resume the weights are initialised \
-            from scratch as the reference initialises them.
+            from scratch as the reference initialises them, then --clip-weight-path / --bert-weight-path replace \
+            the image / text tower (fp16-rounded as the reference's load() leaves them).
             """)
 
     @Option(name: .customLong("train-data"), help: "LMDB directory of the training split (with pairs/ and imgs/).")
@@ -78,19 +79,19 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "amp, fp16 or fp32. Accepted; training runs in fp32 on the CPU (amp's weights are fp32 too).")
     var precision = "amp"
     @OptionGroup var model: ModelOptions
-    @Option(name: .customLong("mask-ratio"), help: "FLIP patch masking ratio (only 0 is supported here).")
+    @Option(name: .customLong("mask-ratio"), help: "FLIP: drop this fraction of a ViT's patch tokens (random per image) in training forward passes; ignored for ResNets.")
     var maskRatio = 0.0
-    @Option(name: .customLong("clip-weight-path"), help: "OpenAI CLIP weights for the image tower (not supported yet).")
+    @Option(name: .customLong("clip-weight-path"), help: "Bare CLIP state dict (transform_openai_pretrain_weights.py output) to start the image tower and logit_scale from.")
     var clipWeightPath: String?
     @Flag(name: .customLong("freeze-vision"), help: "Do not train the vision tower.")
     var freezeVision = false
-    @Option(name: .customLong("bert-weight-path"), help: "Pretrained BERT weights for the text tower (not supported yet).")
+    @Option(name: .customLong("bert-weight-path"), help: "BERT state dict (a Hugging Face pytorch_model.bin in torch's zip format, or .safetensors) to start the text tower from; bert.pooler is skipped.")
     var bertWeightPath: String?
     @Flag(name: .customLong("grad-checkpointing"), help: "Recompute block activations in the backward pass (less memory).")
     var gradCheckpointing = false
     @Flag(name: .customLong("use-flash-attention"), help: "Accepted; a CUDA kernel choice with the same result, ignored here.")
     var useFlashAttention = false
-    @Option(name: .customLong("accum-freq"), help: "Gradient accumulation (only 1 is supported here).")
+    @Option(name: .customLong("accum-freq"), help: "Gradient accumulation: one optimizer step per this many batches, the loss over all of them (global batch = batch size × this).")
     var accumFreq = 1
     @Flag(name: .customLong("gather-with-grad"), help: "Accepted; one process here, so there is nothing to gather.")
     var gatherWithGrad = false
@@ -100,7 +101,7 @@ struct TrainCommand: ParsableCommand {
     var debug = false
     @Option(name: .long, help: "Seed of the data samplers' shuffling.")
     var seed = 123
-    @Flag(name: .long, help: "Knowledge distillation from a ModelScope teacher (not supported: refused).")
+    @Flag(name: .long, help: "Knowledge distillation from a ModelScope teacher (refused: the teachers are ModelScope downloads this port cannot use).")
     var distillation = false
     @Option(name: .customLong("teacher-model-name"), help: "Distillation teacher (unused here).")
     var teacherModelName: String?
