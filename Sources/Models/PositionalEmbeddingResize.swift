@@ -86,7 +86,7 @@ extension CLIPModel {
     /// `Resizing position embedding grid-size from (a, a) to (b, b)`. A ResNet model, a state dict without the key or
     /// one that already fits is returned unchanged. `create_model` and the evaluation scripts do not resize.
     /// - Throws: `CheckpointError.stateDictMismatch` for the key when its rows other than the first do not form a
-    ///   square grid (where the reference's reshape fails).
+    ///   square grid (where the reference's reshape fails, after logging the line).
     public func resizingPositionalEmbedding(in stateDict: StateDict, prefix: String = "",
                                             log: (String) -> Void) throws -> StateDict {
         let key = prefix + Self.positionalEmbeddingKey
@@ -96,11 +96,13 @@ extension CLIPModel {
         guard stored.shape.first != expected[0] else { return stateDict }
         let rows = stored.shape.first ?? 0
         let oldGrid = Int(Double(max(rows - 1, 0)).squareRoot())
+        if !stored.shape.isEmpty {
+            log("Resizing position embedding grid-size from (\(oldGrid), \(oldGrid)) to (\(grid), \(grid))")
+        }
         guard stored.shape.count == 2, oldGrid > 0, oldGrid * oldGrid == rows - 1 else {
             throw CheckpointError.stateDictMismatch(missing: [], unexpected: [], misShaped: [
                 .init(key: key, expected: expected, found: stored.shape)])
         }
-        log("Resizing position embedding grid-size from (\(oldGrid), \(oldGrid)) to (\(grid), \(grid))")
         let width = stored.shape[1]
         let values = stored.floatValues()
         let resized = BicubicGridResize.resize(Array(values[width...]), channels: width, from: oldGrid, to: grid)

@@ -78,10 +78,12 @@ final class PositionalEmbeddingResizeTests: XCTestCase {
         let model = try model(grid: 3)
         let bad = StateDict([("module.visual.positional_embedding",
                               try StoredTensor(Tensor(shape: [27, 32], data: [Float](repeating: 0.5, count: 27 * 32))))])
-        XCTAssertThrowsError(try model.resizingPositionalEmbedding(in: bad, prefix: "module.") { _ in }) { error in
+        var lines: [String] = []
+        XCTAssertThrowsError(try model.resizingPositionalEmbedding(in: bad, prefix: "module.") { lines.append($0) }) { error in
             XCTAssertEqual(error as? CheckpointError, .stateDictMismatch(missing: [], unexpected: [], misShaped: [
                 .init(key: "module.visual.positional_embedding", expected: [10, 32], found: [27, 32])]))
         }
+        XCTAssertEqual(lines, ["Resizing position embedding grid-size from (5, 5) to (3, 3)"], "logged before failing, as the reference")
     }
 
     /// The ViT-L-14 ↔ ViT-L-14-336 grids (16 ↔ 24) through the state-dict function, against the reference's.
