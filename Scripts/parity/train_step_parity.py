@@ -41,8 +41,10 @@ SAMPLE = [
     "bert.encoder.layer.11.output.dense.weight", "bert.encoder.layer.11.output.LayerNorm.bias",
     "text_projection", "logit_scale",
 ]
-GRADIENT_TOLERANCE = 1e-4   # ‖Δg‖/‖g‖ per tensor (the brief's bound)
-PARAMETER_TOLERANCE = 1e-4  # ‖Δp‖/‖p‖ after the step (zero-initialised biases: p is the update itself)
+GRADIENT_TOLERANCE = 1e-4   # ‖Δg‖/‖g‖ per tensor (as TrainingParityTests)
+# ‖Δp‖/‖p‖ after the step. Zero-initialised biases are their first update, lr·m̂/(√v̂+ε) ≈ ±lr per element, where
+# elements with |g| ~ ε turn a 1e-5 gradient difference into ~1e-4 (measured 7.6e-5), hence the margin.
+PARAMETER_TOLERANCE = 5e-4
 UPDATE_TOLERANCE = 1e-3     # ‖Δu‖/‖u‖ of the step's update per tensor
 LOSS_TOLERANCE = 1e-5       # relative
 
