@@ -1,6 +1,8 @@
 """Full-size parity: random-weight ViT-B-16 + RoBERTa-base and RN50 + RBT3 checkpoints made by the reference,
 their features computed by the reference (exact fp32 weights, as extract_features.py loads them), then
 `cnclip encode-image` / `encode-text` on the same files; prints the max abs differences and fails above 1e-4.
+Then one ViT-B-16 + RoBERTa-base training step (train_step_parity.py): loss, sampled gradients and the parameters
+after AdamW against `cnclip train-step-dump`.
 
 Usage: python parity_full.py CNCLIP_BINARY WORK_DIR   (run by `make parity-full`)
 """
@@ -18,6 +20,7 @@ from cn_clip.clip.utils import image_transform
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
 from reference_common import merged_config  # noqa: E402
+import train_step_parity  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IMAGES = [os.path.join(ROOT, "Tests", "Fixtures", "imaging", "images", name) for name in (
@@ -50,6 +53,7 @@ def main():
     binary, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
     worst = 0.0
+    texts = [t.lower().replace("“", "\"").replace("”", "\"") for t in TEXTS]
     for index, (vision, text) in enumerate(PAIRS):
         generator = torch.Generator().manual_seed(7 + index)
         torch.manual_seed(7 + index)
@@ -62,7 +66,7 @@ def main():
         with torch.no_grad():
             images = torch.stack([transform(Image.open(p)) for p in IMAGES])
             image_ref = model.encode_image(images)
-            ids = tokenize([t.lower().replace("“", "\"").replace("”", "\"") for t in TEXTS], context_length=52)
+            ids = tokenize(texts, context_length=52)
             text_ref = model.encode_text(ids)
         image_ref = image_ref / image_ref.norm(dim=-1, keepdim=True)
         text_ref = text_ref / text_ref.norm(dim=-1, keepdim=True)
@@ -74,8 +78,12 @@ def main():
         print(f"{vision}@{text}: image features max |diff| {image_diff:.3g}, text features max |diff| {text_diff:.3g}")
         worst = max(worst, image_diff, text_diff)
         os.remove(path)
-    print("parity-full:", "passed" if worst <= TOLERANCE else "FAILED", f"(max {worst:.3g}, tolerance {TOLERANCE})")
-    sys.exit(0 if worst <= TOLERANCE else 1)
+    print("features:", "passed" if worst <= TOLERANCE else "FAILED", f"(max {worst:.3g}, tolerance {TOLERANCE})")
+    step_ok = train_step_parity.check(binary, work, IMAGES, texts)
+    print("train step:", "passed" if step_ok else "FAILED")
+    passed = worst <= TOLERANCE and step_ok
+    print("parity-full:", "passed" if passed else "FAILED")
+    sys.exit(0 if passed else 1)
 
 
 if __name__ == "__main__":

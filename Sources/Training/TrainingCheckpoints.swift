@@ -47,7 +47,7 @@ public enum TrainingCheckpoints {
         guard let epoch = checkpoint.epoch, let step = checkpoint.step else {
             throw TrainerError.unusableCheckpoint(path: path, reason: "it has no \"epoch\"/\"step\" entries (not a training checkpoint)")
         }
-        try model.load(checkpoint.stateDict, rule: .trainingResume)
+        try model.load(model.resizingPositionalEmbedding(in: checkpoint.stateDict, prefix: "module.", log: log.info), rule: .trainingResume)
         if !resetOptimizer {
             guard let state = checkpoint.optimizer else {
                 throw TrainerError.unusableCheckpoint(path: path, reason: "it has no \"optimizer\" entry (use --reset-optimizer)")
