@@ -10,29 +10,35 @@ import Tensor
 /// are used as they are, others are ignored (a non-strict load). `convert_weights` runs first, so every tensor the
 /// reference keeps in fp16 is rounded to fp16, loaded or not.
 ///
-/// The reference resizes a ViT positional embedding of another grid (`resize_pos_embed`); this port refuses it.
+/// A ViT positional embedding of another grid is resized as the reference's `resize_pos_embed` does (the line
+/// `Resizing position embedding grid-size from (a, a) to (b, b)` goes to `log`).
 public enum PretrainedTowerWeights {
     /// Loads the given files (either may be nil) into `model`.
-    /// - Throws: `TrainerError.unusableWeights` naming the flag and file: missing or unreadable, or a tensor whose
-    ///   shape differs from the model's.
-    public static func load(clipPath: String?, bertPath: String?, into model: CLIPModel) throws {
+    /// - Throws: `TrainerError.unusableWeights` naming the flag and file: missing or unreadable, a positional
+    ///   embedding that cannot be resized, or a tensor whose shape differs from the model's.
+    public static func load(clipPath: String?, bertPath: String?, into model: CLIPModel,
+                            log: (String) -> Void = { _ in }) throws {
         var selected: [String: (flag: String, path: String, tensor: StoredTensor)] = [:]
         for (flag, path, keep) in [("--clip-weight-path", clipPath, isImageTowerKey),
                                    ("--bert-weight-path", bertPath, isTextTowerKey)] {
             guard let path else { continue }
-            for (key, tensor) in try stateDict(flag: flag, path: path).entries where keep(key) {
+            var file = try stateDict(flag: flag, path: path)
+            if keep("visual.positional_embedding") {
+                do {
+                    file = try model.resizingPositionalEmbedding(in: file, log: log)
+                } catch {
+                    throw TrainerError.unusableWeights(flag: flag, path: path, reason: "\(error)")
+                }
+            }
+            for (key, tensor) in file.entries where keep(key) {
                 selected[key] = (flag, path, tensor)
             }
         }
         let entries = model.stateEntries()
         for entry in entries {
             guard let (flag, path, tensor) = selected[entry.name], tensor.shape != entry.tensor.shape else { continue }
-            var reason = "\(entry.name) has shape \(tensor.shape) but the model's is \(entry.tensor.shape)"
-            if entry.name == "visual.positional_embedding" {
-                reason += " (a ViT of another resolution or patch size: resizing the positional embedding, the "
-                    + "reference's resize_pos_embed, is not supported here)"
-            }
-            throw TrainerError.unusableWeights(flag: flag, path: path, reason: reason)
+            throw TrainerError.unusableWeights(flag: flag, path: path, reason: "\(entry.name) has shape \(tensor.shape) "
+                + "but the model's is \(entry.tensor.shape)")
         }
         for entry in entries {
             let target = entry.tensor.storage.pointer + entry.tensor.offset

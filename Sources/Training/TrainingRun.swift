@@ -17,7 +17,7 @@ public enum TrainingRun {
         let model = try CLIPModel(config: config)
         FromScratchInitializer.initialize(model, seed: parameters.initSeed ?? UInt64.random(in: 0...UInt64.max))
         try PretrainedTowerWeights.load(clipPath: parameters.clipWeightPath, bertPath: parameters.bertWeightPath,
-                                        into: model)
+                                        into: model, log: log.info)
         let trainer = try Trainer(parameters: parameters, model: model, log: log, stamp: stamp, logPath: logPath)
         return try trainer.run()
     }

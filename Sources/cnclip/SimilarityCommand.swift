@@ -44,9 +44,9 @@ struct SimilarityCommand: ParsableCommand {
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 print("\(path):")
-                let width = text.map(\.count).max() ?? 0
+                let width = text.map(terminalWidth).max() ?? 0
                 for (label, value) in zip(text, values) {
-                    print("  " + label + String(repeating: " ", count: width - label.count) + "  " + String(format: "%.6f", value))
+                    print("  " + padded(label, toColumns: width) + "  " + String(format: "%.6f", value))
                 }
             }
         }
