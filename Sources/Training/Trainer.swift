@@ -50,7 +50,8 @@ public final class Trainer {
         let tokenizer = try Tokenizer.bundled()
         let resolution = model.config.imageResolution
         train = try LMDBTrainingSet(path: parameters.trainData, split: "train", resolution: resolution,
-                                    contextLength: parameters.contextLength, tokenizer: tokenizer)
+                                    contextLength: parameters.contextLength, tokenizer: tokenizer,
+                                    augment: parameters.useAugment)
         validation = try parameters.valData.map {
             try LMDBTrainingSet(path: $0, split: "val", resolution: resolution,
                                 contextLength: parameters.contextLength, tokenizer: tokenizer)
@@ -91,7 +92,7 @@ public final class Trainer {
     /// The flags whose behaviour this CPU port does not implement (rather than silently ignoring them).
     static func checkSupported(_ parameters: TrainingParameters) throws {
         let unsupported: [(String, Bool)] = [
-            ("--accum-freq", parameters.accumFreq != 1), ("--use-augment", parameters.useAugment),
+            ("--accum-freq", parameters.accumFreq != 1),
             ("--mask-ratio", parameters.maskRatio != 0), ("--distillation", parameters.distillation),
             ("--clip-weight-path", parameters.clipWeightPath != nil),
             ("--bert-weight-path", parameters.bertWeightPath != nil),
