@@ -50,7 +50,8 @@ public final class Trainer {
         let tokenizer = try Tokenizer.bundled()
         let resolution = model.config.imageResolution
         train = try LMDBTrainingSet(path: parameters.trainData, split: "train", resolution: resolution,
-                                    contextLength: parameters.contextLength, tokenizer: tokenizer)
+                                    contextLength: parameters.contextLength, tokenizer: tokenizer,
+                                    augment: parameters.useAugment)
         validation = try parameters.valData.map {
             try LMDBTrainingSet(path: $0, split: "val", resolution: resolution,
                                 contextLength: parameters.contextLength, tokenizer: tokenizer)
@@ -97,10 +98,6 @@ public final class Trainer {
     /// Refuses the flags whose behaviour this CPU port does not implement (rather than silently ignoring them)
     /// and values the run cannot work with.
     public static func checkSupported(_ parameters: TrainingParameters) throws {
-        if parameters.useAugment {
-            throw TrainerError.invalidArgument(flag: "--use-augment", reason: "not supported by this CPU trainer yet "
-                + "(finetune a released model with --resume <model.pt> --reset-data-offset --reset-optimizer)")
-        }
         if parameters.distillation {
             throw TrainerError.invalidArgument(flag: "--distillation", reason: "not supported: its teacher models are "
                 + "ModelScope downloads (damo/multi-modal_…) that this port cannot fetch or run")

@@ -13,7 +13,8 @@ public struct TrainingBatch: Sendable {
 
 /// A split of the reference's LMDB training format (`<path>/pairs`, `<path>/imgs`) read as
 /// `cn_clip/training/data.py` reads it: item i is pair i mod `num_samples`, its image by `str(image_id)`, decoded
-/// and preprocessed (§4.1), its text `tokenize([_preprocess_text(text)], context_length)[0]`.
+/// and preprocessed (§4.1, or with `--use-augment` on the train split §4.3), its text
+/// `tokenize([_preprocess_text(text)], context_length)[0]`.
 public struct LMDBTrainingSet: Sendable {
     public let path: String
     /// `train` or `val` (used in the log line).
@@ -22,11 +23,14 @@ public struct LMDBTrainingSet: Sendable {
     public let imageCount: Int
     public let resolution: Int
     public let contextLength: Int
+    /// The training augmentation, only for the train split with `--use-augment` (validation never augments).
+    public let augmentation: TrainingAugmentation?
     private let tokenizer: Tokenizer
 
-    /// Opens the split once to check it and read its counts.
+    /// Opens the split once to check it and read its counts; `augment` applies only when `split` is `train`.
     /// - Throws: `TrainerError.missingData` when a directory is missing or lacks its count; `DatasetError` otherwise.
-    public init(path: String, split: String, resolution: Int, contextLength: Int, tokenizer: Tokenizer) throws {
+    public init(path: String, split: String, resolution: Int, contextLength: Int, tokenizer: Tokenizer,
+                augment: Bool = false) throws {
         for directory in [path, path + "/pairs", path + "/imgs"] {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -41,6 +45,7 @@ public struct LMDBTrainingSet: Sendable {
         self.resolution = resolution
         self.contextLength = contextLength
         self.tokenizer = tokenizer
+        augmentation = augment && split == "train" ? TrainingAugmentation(resolution: resolution) : nil
     }
 
     /// The reference's log line for the split.
@@ -53,16 +58,26 @@ public struct LMDBTrainingSet: Sendable {
 
     /// Loads the batches of one epoch on a background thread, `prefetch` batches ahead: the sampler order for
     /// `seed + epoch`, cut into consecutive batches of `batchSize` (every batch full, as the dataset is padded).
+    /// Augmented images draw from `augmentationRandom(seed:epoch:position:)`, so a run repeats exactly.
     public func batches(batchSize: Int, seed: Int, epoch: Int, prefetch: Int = 2) -> Prefetcher<TrainingBatch> {
         let order = DistributedSamplerOrder.indices(count: paddedLength(globalBatchSize: batchSize), seed: seed, epoch: epoch)
         let set = self
         return Prefetcher(capacity: prefetch) { emit in
             let readers = try set.openReaders()
             for start in stride(from: 0, to: order.count, by: batchSize) {
-                let batch = try set.batch(Array(order[start..<min(start + batchSize, order.count)]), readers: readers)
+                let batch = try set.batch(Array(order[start..<min(start + batchSize, order.count)]), readers: readers) {
+                    Self.augmentationRandom(seed: seed, epoch: epoch, position: start + $0)
+                }
                 if !emit(batch) { return }
             }
         }
+    }
+
+    /// The generator for the augmentation of the sample at `position` of epoch `epoch`'s order: seeded from
+    /// `--seed`, its stream from (epoch, position). (The reference's augmentation is unseeded and not repeatable.)
+    public static func augmentationRandom(seed: Int, epoch: Int, position: Int) -> AugmentationRandom {
+        AugmentationRandom(seed: UInt64(bitPattern: Int64(seed)),
+                           stream: UInt64(truncatingIfNeeded: epoch) << 32 | UInt64(truncatingIfNeeded: position))
     }
 
     /// Readers for one thread (an LMDB read transaction belongs to its thread).
@@ -70,8 +85,9 @@ public struct LMDBTrainingSet: Sendable {
         (try LMDBPairsReader(path: path + "/pairs"), try LMDBImagesReader(path: path + "/imgs"))
     }
 
-    /// The batch of dataset items `indices`.
-    func batch(_ indices: [Int], readers: (pairs: LMDBPairsReader, images: LMDBImagesReader)) throws -> TrainingBatch {
+    /// The batch of dataset items `indices`; when augmenting, item `row` draws from `random(row)`.
+    func batch(_ indices: [Int], readers: (pairs: LMDBPairsReader, images: LMDBImagesReader),
+               random: ((Int) -> AugmentationRandom)? = nil) throws -> TrainingBatch {
         let plane = 3 * resolution * resolution
         let images = Tensor(zeros: [indices.count, 3, resolution, resolution])
         var tokens: [[Int]] = []
@@ -90,7 +106,12 @@ public struct LMDBTrainingSet: Sendable {
             }
             let image: Tensor
             do {
-                image = try preprocessor.tensor(fromEncoded: bytes, name: "\(readers.images.path) key \(key)").tensor
+                let name = "\(readers.images.path) key \(key)"
+                if let augmentation, var generator = random?(row) {
+                    image = try augmentation.tensor(fromEncoded: bytes, name: name, using: &generator).tensor
+                } else {
+                    image = try preprocessor.tensor(fromEncoded: bytes, name: name).tensor
+                }
             } catch {
                 throw TrainerError.corruptRecord(path: readers.images.path, key: key, reason: "\(error)")
             }

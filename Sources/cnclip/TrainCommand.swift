@@ -62,7 +62,7 @@ struct TrainCommand: ParsableCommand {
     var warmup = 500
     @Flag(name: .customLong("use-bn-sync"), help: "Accepted; one process here, so BatchNorm statistics are already global.")
     var useBnSync = false
-    @Flag(name: .customLong("use-augment"), help: "timm AutoAugment on training images (not supported yet: refused).")
+    @Flag(name: .customLong("use-augment"), help: "Augment training images as the reference's timm transform does: random resized crop (scale 0.9-1), horizontal flip, AutoAugment 'original' (Pillow-exact ops). Train split only; seeded from --seed, epoch and sample position, so runs repeat (the reference's are unseeded).")
     var useAugment = false
     @Flag(name: .customLong("skip-scheduler"), help: "Parsed and ignored, as by the reference.")
     var skipScheduler = false
