@@ -14,7 +14,7 @@ struct PickleReader {
     typealias StorageLoader = (_ dtype: StoredDType, _ key: String, _ count: Int) throws -> StoredStorage
 
     /// The persistent-id tuples a container writes: 5 entries in ZIP files, 6 (a view last) in legacy files.
-    enum PersistentIDLayout { case zip, legacy }
+    private enum PersistentIDLayout { case zip, legacy }
 
     /// Deepest container nesting accepted (torch checkpoints nest about 6 deep).
     static let maximumDepth = 100
@@ -42,10 +42,10 @@ struct PickleReader {
         self.init(data: Data(bytes), from: 0, path: path, persistentIDs: .zip, loadStorage: loadStorage)
     }
 
-    /// A reader of the pickle that starts at index `start` of `data` (which may continue past its STOP); error
-    /// offsets count from `data.startIndex`.
-    init(data: Data, from start: Int, path: String, persistentIDs: PersistentIDLayout = .legacy) {
-        self.init(data: data, from: start, path: path, persistentIDs: persistentIDs, loadStorage: nil)
+    /// A reader of the legacy-format pickle that starts at index `start` of `data` (which may continue past its
+    /// STOP); error offsets count from `data.startIndex`.
+    init(data: Data, from start: Int, path: String) {
+        self.init(data: data, from: start, path: path, persistentIDs: .legacy, loadStorage: nil)
     }
 
     private init(data: Data, from start: Int, path: String, persistentIDs: PersistentIDLayout,
@@ -62,11 +62,8 @@ struct PickleReader {
     /// Runs the pickle to its STOP and returns the value it built (for readers made with a storage loader).
     mutating func read() throws -> PickleValue {
         try run()
-        let loadStorage = self.loadStorage
-        return try value { reference in
-            guard let loadStorage else { throw failure("the pickle names a storage where none may appear") }
-            return try loadStorage(reference.dtype, reference.key, reference.count)
-        }
+        guard let loadStorage else { return try plainValue() }
+        return try value { try loadStorage($0.dtype, $0.key, $0.count) }
     }
 
     /// Executes the opcodes up to and including STOP.

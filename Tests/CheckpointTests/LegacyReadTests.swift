@@ -133,6 +133,17 @@ final class LegacyReadTests: XCTestCase {
         }
     }
 
+    func testPythonTwoByteStringsReadAsText() throws {
+        // The header of a real file, then {'k': 'value'} with Python 2's SHORT_BINSTRING and BINSTRING, then [].
+        let file = try Fixtures.data("legacyckpt/little_endian.pt")
+        let header = try XCTUnwrap((Fixtures.json("legacyckpt/offsets.json") as? [String: [Int]])?["little_endian.pt"]?[3])
+        let object: [UInt8] = [0x80, 0x02, 0x7D, 0x55, 0x01] + Array("k".utf8) + [0x54, 0x05, 0, 0, 0]
+            + Array("value".utf8) + [0x73, 0x2E]
+        let data = file.prefix(header) + Data(object + [0x80, 0x02, 0x5D, 0x2E])
+        XCTAssertEqual(try TorchSerialization.read(data, path: "py2.pt"),
+                       .dict([PickleDictEntry(.string("k"), .string("value"))], ordered: false))
+    }
+
     func testTarArchiveOfOldTorchIsRefusedWithAClearMessage() {
         var header = [UInt8](repeating: 0, count: 1024)
         header.replaceSubrange(0 ..< 8, with: Array("storages".utf8))
