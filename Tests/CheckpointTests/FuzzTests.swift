@@ -30,7 +30,7 @@ final class FuzzTests: XCTestCase {
     func testMutatedLegacyTorchFilesGiveValuesOrErrors() throws {
         var random = SplitMix64(seed: 1001)
         var outcomes = Outcomes()
-        let names = ["state_dict.pt", "storage_views.pt", "bert.pt", "forbidden_global.pt"]
+        let names = ["state_dict.pt", "storage_views.pt", "bert.pt", "training.pt", "forbidden_global.pt"]
         for name in names {
             let original = [UInt8](try Fixtures.data("legacyckpt/\(name)"))
             for _ in 0 ..< Self.mutationsPerSeed {

@@ -56,6 +56,17 @@ final class LegacyReadTests: XCTestCase {
         XCTAssertEqual(try TorchSerialization.read((Data([1, 2, 3]) + bytes).dropFirst(3), path: "slice.pt"), legacy)
     }
 
+    func testTrainingCheckpointReadsLikeItsZipOriginal() throws {
+        let legacy = try Checkpoint.load(contentsOf: url("training.pt"))
+        let zip = try Checkpoint.load(contentsOf: Fixtures.url("checkpoint/training.pt"))
+        XCTAssertEqual(legacy.layout, .training)
+        XCTAssertEqual([legacy.epoch, legacy.step], [3, 7])
+        XCTAssertEqual(legacy.name, zip.name)
+        XCTAssertEqual(legacy.stateDict, zip.stateDict)
+        XCTAssertEqual(legacy.optimizer, zip.optimizer)  // tensors bit-equal, numpy float64 lr exact
+        XCTAssertNotNil(try AdamWCheckpointState(pickleValue: XCTUnwrap(legacy.optimizer), path: "training.pt"))
+    }
+
     func testHuggingFaceStyleBertStateDictLoadsExactly() throws {
         let checkpoint = try Checkpoint.load(contentsOf: url("bert.pt"))
         XCTAssertEqual(checkpoint.layout, .bareStateDict)
