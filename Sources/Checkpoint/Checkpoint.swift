@@ -65,13 +65,13 @@ public struct Checkpoint: Sendable {
         return .dict(entries + otherEntries, ordered: false)
     }
 
-    /// Reads a `.pt` or `.safetensors` file, told apart by content (torch files are ZIP archives, safetensors
-    /// headers are JSON) and then by extension.
+    /// Reads a `.pt` or `.safetensors` file, told apart by content (torch files are ZIP archives or start with
+    /// the legacy format's magic number, safetensors headers are JSON) and then by extension.
     public static func load(contentsOf url: URL) throws -> Checkpoint {
         let data = try MappedFile.contents(of: url)
-        let isZip = data.starts(with: [0x50, 0x4B])
+        let isTorch = data.starts(with: [0x50, 0x4B]) || LegacyTorchSerialization.hasMagicNumber(data)
         let looksLikeSafetensors = data.count > 8 && data[data.startIndex + 8] == UInt8(ascii: "{")
-        if !isZip && (CheckpointFormat(url: url) == .safetensors || looksLikeSafetensors) {
+        if !isTorch && (CheckpointFormat(url: url) == .safetensors || looksLikeSafetensors) {
             let (stateDict, metadata) = try SafeTensors.read(data, path: url.path)
             return Checkpoint(safetensors: stateDict, metadata: metadata)
         }
@@ -117,7 +117,8 @@ public struct Checkpoint: Sendable {
 
 /// The two file formats a checkpoint can be read from and written to.
 public enum CheckpointFormat: Sendable, Equatable {
-    /// `torch.save`'s ZIP container (`.pt`, `.pth`, `.bin`, anything not `.safetensors`).
+    /// `torch.save`'s ZIP container, or for reading also its legacy format (`.pt`, `.pth`, `.bin`, anything not
+    /// `.safetensors`).
     case torch
     /// `.safetensors`.
     case safetensors

@@ -3,8 +3,10 @@
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     /// The file could not be opened or read.
     case unreadableFile(path: String, reason: String)
-    /// The file is not a ZIP archive (torch checkpoints are), or its ZIP structure is damaged or truncated.
+    /// The file is not a ZIP archive (nor a legacy torch file), or its ZIP structure is damaged or truncated.
     case malformedArchive(path: String, reason: String)
+    /// A legacy (non-ZIP) torch file that is truncated or damaged; `reason` names the part missing or wrong.
+    case malformedLegacyFile(path: String, reason: String)
     /// A member the torch container needs (`<archive>/data.pkl`, `<archive>/data/<key>`) is absent.
     case missingMember(path: String, member: String)
     /// `data.pkl` is not a pickle this reader accepts; `offset` is the byte position in the pickle.
@@ -40,6 +42,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .unreadableFile(path, reason): return "\(path): cannot read: \(reason)"
         case let .malformedArchive(path, reason): return "\(path): not a valid torch zip archive: \(reason)"
+        case let .malformedLegacyFile(path, reason): return "\(path): not a valid legacy torch checkpoint: \(reason)"
         case let .missingMember(path, member): return "\(path): archive has no member \(member)"
         case let .malformedPickle(path, offset, reason): return "\(path): data.pkl byte \(offset): \(reason)"
         case let .forbiddenGlobal(path, module, name):

@@ -1,33 +1,73 @@
+import Foundation
+
 /// A restricted unpickler for checkpoint pickles (protocol 2 and the few later opcodes that carry the same data).
 ///
 /// It builds plain values only: globals resolve through `PickleGlobal` (anything else is refused by name), and
 /// containers live in an arena addressed by index, so memo sharing, cycles and deep nesting cannot make it
 /// recurse without bound or leak. Every length field is checked against the bytes that remain.
+///
+/// Reading has two phases: `run()` executes the opcodes up to STOP (collecting the storages the persistent ids
+/// name), then `value(resolving:)` builds the value, asking for each storage's bytes only then. The legacy format
+/// needs the split: its storages follow the pickle, laid out by the ids the pickle holds.
 struct PickleReader {
     /// Resolves a storage's persistent id `('storage', type, key, location, numel)` to its bytes.
     typealias StorageLoader = (_ dtype: StoredDType, _ key: String, _ count: Int) throws -> StoredStorage
 
+    /// The persistent-id tuples a container writes: 5 entries in ZIP files, 6 (a view last) in legacy files.
+    private enum PersistentIDLayout { case zip, legacy }
+
     /// Deepest container nesting accepted (torch checkpoints nest about 6 deep).
     static let maximumDepth = 100
+    /// Longest module or name a GLOBAL opcode may carry.
+    static let maximumGlobalNameLength = 1024
 
-    private let bytes: [UInt8]
+    private let bytes: Data
+    private let start: Int
     private let path: String
-    private let loadStorage: StorageLoader
-    private var position = 0
-    private var opcodeStart = 0
+    private let persistentIDs: PersistentIDLayout
+    private let loadStorage: StorageLoader?
+    /// Index in `bytes` of the next opcode; after `run()`, the byte after STOP.
+    private(set) var position: Int
+    private var opcodeStart: Int
     private var stack: [Item] = []
     private var marks: [Int] = []
     private var memo: [Int: Item] = [:]
     private var arena: [Node] = []
+    private var result: Item?
+    /// Every storage a persistent id names, in the order the pickle names them (repeats included).
+    private(set) var storageReferences: [StorageReference] = []
 
+    /// A reader of a ZIP container's `data.pkl`; `read()` resolves storages with `loadStorage`.
     init(bytes: [UInt8], path: String, loadStorage: @escaping StorageLoader) {
-        self.bytes = bytes
-        self.path = path
-        self.loadStorage = loadStorage
+        self.init(data: Data(bytes), from: 0, path: path, persistentIDs: .zip, loadStorage: loadStorage)
     }
 
-    /// Runs the pickle to its STOP and returns the value it built.
+    /// A reader of the legacy-format pickle that starts at index `start` of `data` (which may continue past its
+    /// STOP); error offsets count from `data.startIndex`.
+    init(data: Data, from start: Int, path: String) {
+        self.init(data: data, from: start, path: path, persistentIDs: .legacy, loadStorage: nil)
+    }
+
+    private init(data: Data, from start: Int, path: String, persistentIDs: PersistentIDLayout,
+                 loadStorage: StorageLoader?) {
+        bytes = data
+        self.start = start
+        self.path = path
+        self.persistentIDs = persistentIDs
+        self.loadStorage = loadStorage
+        position = start
+        opcodeStart = start
+    }
+
+    /// Runs the pickle to its STOP and returns the value it built (for readers made with a storage loader).
     mutating func read() throws -> PickleValue {
+        try run()
+        guard let loadStorage else { return try plainValue() }
+        return try value { try loadStorage($0.dtype, $0.key, $0.count) }
+    }
+
+    /// Executes the opcodes up to and including STOP.
+    mutating func run() throws {
         while true {
             opcodeStart = position
             let opcode = try byte()
@@ -35,8 +75,20 @@ struct PickleReader {
             try execute(opcode)
         }
         guard let top = stack.popLast() else { throw failure("STOP with an empty stack") }
-        var budget = 2 * bytes.count + 1024
-        return try value(of: top, depth: 0, budget: &budget)
+        result = top
+    }
+
+    /// The value `run()` built, each storage's bytes given by `loadStorage` (which should cache by key, so
+    /// tensors that share a storage share its bytes).
+    func value(resolving loadStorage: (StorageReference) throws -> StoredStorage) throws -> PickleValue {
+        guard let result else { throw failure("the pickle was not run to its STOP") }
+        var budget = 2 * (position - start) + 1024
+        return try value(of: result, depth: 0, budget: &budget, loadStorage: loadStorage)
+    }
+
+    /// The value of a pickle that holds no storages (a legacy file's header pickles and storage key list).
+    func plainValue() throws -> PickleValue {
+        try value { _ in throw failure("the pickle names a storage where none may appear") }
     }
 
     // MARK: - Opcodes
@@ -57,6 +109,8 @@ struct PickleReader {
         case 0x47: stack.append(.float(Double(bitPattern: try bigEndian(8))))  // BINFLOAT
         case 0x58: stack.append(.string(try text(length: try littleEndian(4))))  // BINUNICODE
         case 0x8C: stack.append(.string(try text(length: UInt64(try byte()))))  // SHORT_BINUNICODE
+        case 0x54: stack.append(.string(try text(length: try littleEndian(4))))  // BINSTRING (Python 2 str)
+        case 0x55: stack.append(.string(try text(length: UInt64(try byte()))))  // SHORT_BINSTRING (Python 2 str)
         case 0x42: stack.append(.bytes(Array(try take(try length(try littleEndian(4))))))  // BINBYTES
         case 0x43: stack.append(.bytes(Array(try take(Int(try byte())))))  // SHORT_BINBYTES
         case 0x7D: stack.append(newNode(.dict(ordered: false)))  // EMPTY_DICT
@@ -81,7 +135,7 @@ struct PickleReader {
         case 0x63: try pushGlobal()  // GLOBAL
         case 0x52: let arguments = try pop(2); stack.append(try call(arguments[0], arguments[1]))  // REDUCE
         case 0x62: _ = try pop(1); _ = try peek()  // BUILD: object state (OrderedDict `_metadata`, dtype) is ignored
-        case 0x51: stack.append(.storage(try persistentStorage(try pop(1)[0])))  // BINPERSID
+        case 0x51: stack.append(.storage(try storageReference(try pop(1)[0])))  // BINPERSID
         default:
             throw failure("opcode 0x\(String(opcode, radix: 16)) is not used by tensor checkpoints")
         }
@@ -158,16 +212,12 @@ struct PickleReader {
         }
     }
 
-    private func rebuildTensor(_ arguments: [Item]) throws -> StoredTensor {
+    private func rebuildTensor(_ arguments: [Item]) throws -> PendingTensor {
         guard arguments.count >= 4, case let .storage(storage) = arguments[0], case let .int(offset) = arguments[1] else {
             throw failure("_rebuild_tensor_v2 needs (storage, offset, size, stride, …)")
         }
-        let shape = try integers(arguments[2], "size"), strides = try integers(arguments[3], "stride")
-        do {
-            return try StoredTensor(storage: storage, offset: offset, shape: shape, strides: strides)
-        } catch {
-            throw CheckpointError.invalidTensor(path: path, reason: error.description)
-        }
+        return PendingTensor(storage: storage, offset: offset, shape: try integers(arguments[2], "size"),
+                             strides: try integers(arguments[3], "stride"))
     }
 
     private func integers(_ item: Item, _ what: String) throws -> [Int] {
@@ -194,16 +244,35 @@ struct PickleReader {
         }
     }
 
-    private func persistentStorage(_ item: Item) throws -> StoredStorage {
+    private mutating func storageReference(_ item: Item) throws -> StorageReference {
         guard case let .node(index) = item, arena[index].kind == .tuple else {
             throw failure("persistent id is not a tuple")
         }
         let id = arena[index].items
-        guard id.count == 5, case .string("storage") = id[0], case let .global(.storageType(dtype)) = id[1],
-              case let .string(key) = id[2], case let .int(count) = id[4], count >= 0 else {
-            throw failure("persistent id is not ('storage', type, key, location, numel)")
+        let expected = persistentIDs == .zip ? "('storage', type, key, location, numel)"
+            : "('storage', type, key, location, numel, view)"
+        guard id.count == (persistentIDs == .zip ? 5 : 6), case .string("storage") = id[0],
+              case let .global(.storageType(dtype)) = id[1], case let .string(key) = id[2],
+              case let .int(count) = id[4], count >= 0 else {
+            throw failure("persistent id is not \(expected)")
         }
-        return try loadStorage(dtype, key, count)
+        var view: StorageReference.View?
+        if persistentIDs == .legacy, case let .node(viewIndex) = id[5] {
+            let items = arena[viewIndex].items
+            guard arena[viewIndex].kind == .tuple, items.count == 3, case let .string(viewKey) = items[0],
+                  case let .int(viewOffset) = items[1], case let .int(viewCount) = items[2],
+                  viewOffset >= 0, viewCount >= 0 else {
+                throw failure("storage view is not (key, offset, numel)")
+            }
+            view = StorageReference.View(key: viewKey, offset: viewOffset, count: viewCount)
+        } else if persistentIDs == .legacy, case .none = id[5] {
+            view = nil
+        } else if persistentIDs == .legacy {
+            throw failure("storage view is neither None nor (key, offset, numel)")
+        }
+        let reference = StorageReference(dtype: dtype, key: key, count: count, view: view)
+        storageReferences.append(reference)
+        return reference
     }
 
     // MARK: - Stack, memo and arena
@@ -236,7 +305,8 @@ struct PickleReader {
     }
 
     /// Converts an item to a value; `budget` bounds the output size so memo sharing cannot blow it up.
-    private func value(of item: Item, depth: Int, budget: inout Int) throws -> PickleValue {
+    private func value(of item: Item, depth: Int, budget: inout Int,
+                       loadStorage: (StorageReference) throws -> StoredStorage) throws -> PickleValue {
         budget -= 1
         guard budget >= 0 else { throw failure("pickle expands to more values than its size allows") }
         switch item {
@@ -246,18 +316,24 @@ struct PickleReader {
         case let .float(value): return .float(value)
         case let .string(value): return .string(value)
         case let .bytes(value): return .bytes(value)
-        case let .tensor(value): return .tensor(value)
+        case let .tensor(pending):
+            do {
+                return .tensor(try StoredTensor(storage: try loadStorage(pending.storage), offset: pending.offset,
+                                                shape: pending.shape, strides: pending.strides))
+            } catch let error as TensorLayoutError {
+                throw CheckpointError.invalidTensor(path: path, reason: error.description)
+            }
         case .global, .storage, .dtype:
             throw failure("pickle leaves a global, storage or dtype where a value belongs")
         case let .node(index):
             guard depth < Self.maximumDepth else { throw failure("containers nest deeper than \(Self.maximumDepth)") }
             let node = arena[index]
-            let items = try node.items.map { try value(of: $0, depth: depth + 1, budget: &budget) }
+            let items = try node.items.map { try value(of: $0, depth: depth + 1, budget: &budget, loadStorage: loadStorage) }
             switch node.kind {
             case .list: return .list(items)
             case .tuple: return .tuple(items)
             case let .dict(ordered):
-                let keys = try node.keys.map { try value(of: $0, depth: depth + 1, budget: &budget) }
+                let keys = try node.keys.map { try value(of: $0, depth: depth + 1, budget: &budget, loadStorage: loadStorage) }
                 return .dict(zip(keys, items).map { PickleDictEntry($0, $1) }, ordered: ordered)
             }
         }
@@ -266,23 +342,25 @@ struct PickleReader {
     // MARK: - Bytes
 
     private func failure(_ reason: String) -> CheckpointError {
-        .malformedPickle(path: path, offset: opcodeStart, reason: reason)
+        .malformedPickle(path: path, offset: opcodeStart - bytes.startIndex, reason: reason)
     }
 
+    private var remaining: Int { bytes.endIndex - position }
+
     private mutating func byte() throws -> UInt8 {
-        guard position < bytes.count else { throw failure("pickle ends before STOP") }
+        guard position < bytes.endIndex else { throw failure("pickle ends before STOP") }
         defer { position += 1 }
         return bytes[position]
     }
 
-    private mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
-        guard count >= 0, count <= bytes.count - position else { throw failure("pickle ends inside an operand") }
+    private mutating func take(_ count: Int) throws -> Data {
+        guard count >= 0, count <= remaining else { throw failure("pickle ends inside an operand") }
         defer { position += count }
         return bytes[position ..< position + count]
     }
 
     private func length(_ value: UInt64) throws -> Int {
-        guard value <= UInt64(bytes.count - position) else { throw failure("length \(value) runs past the pickle") }
+        guard value <= UInt64(remaining) else { throw failure("length \(value) runs past the pickle") }
         return Int(value)
     }
 
@@ -311,7 +389,8 @@ struct PickleReader {
     }
 
     private mutating func line() throws -> String {
-        guard let end = bytes[position...].firstIndex(of: 0x0A) else { throw failure("GLOBAL name without newline") }
+        let searched = bytes[position ..< position + min(remaining, Self.maximumGlobalNameLength + 1)]
+        guard let end = searched.firstIndex(of: 0x0A) else { throw failure("GLOBAL name without newline") }
         defer { position = end + 1 }
         guard let decoded = String(validating: bytes[position ..< end], as: UTF8.self) else {
             throw failure("GLOBAL name is not UTF-8")
@@ -320,14 +399,38 @@ struct PickleReader {
     }
 }
 
+/// A storage a persistent id names: element type, key and element count, and in legacy files the view of it
+/// (a range of its elements under a key of its own) that the tensor indexes, if any.
+struct StorageReference: Equatable {
+    /// `(view key, offset, numel)`: the elements `offset ..< offset + numel` of the root storage.
+    struct View: Equatable {
+        let key: String
+        let offset: Int
+        let count: Int
+    }
+
+    let dtype: StoredDType
+    let key: String
+    let count: Int
+    let view: View?
+}
+
+/// A `_rebuild_tensor_v2` call whose storage is resolved when the value is built.
+private struct PendingTensor {
+    let storage: StorageReference
+    let offset: Int
+    let shape: [Int]
+    let strides: [Int]
+}
+
 /// One entry of the unpickler's stack or memo: a scalar inline, a container by arena index, or an
 /// intermediate object (global, storage, numpy dtype) that must be consumed before STOP.
 private enum Item {
     case none, bool(Bool), int(Int), float(Double), string(String), bytes([UInt8])
     case node(Int)
     case global(PickleGlobal)
-    case storage(StoredStorage)
-    case tensor(StoredTensor)
+    case storage(StorageReference)
+    case tensor(PendingTensor)
     case dtype(String)
 
     /// The key a dict indexes for fast replacement (Python semantics for repeated keys), nil for other keys.

@@ -2,14 +2,27 @@ import Foundation
 
 /// Reads and writes `torch.save`'s ZIP container (torch ≥ 1.6): `<archive>/data.pkl` (pickle protocol 2),
 /// `<archive>/data/<key>` (one member per storage, raw little-endian elements) and `<archive>/version`.
+/// Also reads torch's legacy non-ZIP format (see `LegacyTorchSerialization`), told apart by the first byte.
 public enum TorchSerialization {
     /// The object saved in the `.pt` file at `url` (a memory-mapped read: tensors view the file's bytes).
     public static func read(contentsOf url: URL) throws -> PickleValue {
         try read(MappedFile.contents(of: url), path: url.path)
     }
 
-    /// The object saved in `data`, the bytes of a `.pt` file (`path` names it in errors).
+    /// The object saved in `data`, the bytes of a `.pt` file (`path` names it in errors): a ZIP archive
+    /// (`PK\u{3}\u{4}`), or a legacy file, which starts with a pickle's PROTO byte 0x80. The tar archives of
+    /// torch < 0.4 are refused.
     public static func read(_ data: Data, path: String) throws -> PickleValue {
+        if data.first == 0x80 { return try LegacyTorchSerialization.read(data, path: path) }
+        if LegacyTorchSerialization.isTarArchive(data) {
+            throw CheckpointError.malformedLegacyFile(
+                path: path, reason: "it is a tar archive, the format of torch < 0.4, which is not supported; "
+                    + "re-save it with a newer torch (torch.save(torch.load(file), file))")
+        }
+        return try readZip(data, path: path)
+    }
+
+    private static func readZip(_ data: Data, path: String) throws -> PickleValue {
         let archive = try ZipArchiveReader(data: data, path: path)
         let prefix = archive.members.first.map { name in
             name.name.firstIndex(of: "/").map { String(name.name[...$0]) } ?? ""

@@ -5,7 +5,7 @@ import XCTest
 
 /// Seeded mutations of the committed fixtures (bit flips, truncations, insertions, length-field overwrites,
 /// chunk deletions/duplications). Every input must give a value or a thrown error: no crash, hang or huge
-/// allocation. Whole files exercise the ZIP path; mutated `data.pkl`s re-wrapped with a correct CRC exercise
+/// allocation. Whole files exercise the ZIP and legacy paths; mutated `data.pkl`s re-wrapped with a correct CRC exercise
 /// the unpickler. Longer runs: Scripts/fuzz (libFuzzer).
 final class FuzzTests: XCTestCase {
     private static let mutationsPerSeed = 600
@@ -23,6 +23,23 @@ final class FuzzTests: XCTestCase {
         }
         // Every mutation must be judged, and the mix must include both outcomes (the fuzzer reaches the parser).
         XCTAssertEqual(outcomes.values + outcomes.errors, 4 * Self.mutationsPerSeed)
+        XCTAssertGreaterThan(outcomes.errors, 0)
+        XCTAssertGreaterThan(outcomes.values, 0)
+    }
+
+    func testMutatedLegacyTorchFilesGiveValuesOrErrors() throws {
+        var random = SplitMix64(seed: 1001)
+        var outcomes = Outcomes()
+        let names = ["state_dict.pt", "storage_views.pt", "bert.pt", "training.pt", "forbidden_global.pt"]
+        for name in names {
+            let original = [UInt8](try Fixtures.data("legacyckpt/\(name)"))
+            for _ in 0 ..< Self.mutationsPerSeed {
+                let input = Data(Mutator.mutate(original, &random))
+                outcomes.record { try exercise(Checkpoint(pickleValue: TorchSerialization.read(input, path: name),
+                                                          path: name)) }
+            }
+        }
+        XCTAssertEqual(outcomes.values + outcomes.errors, names.count * Self.mutationsPerSeed)
         XCTAssertGreaterThan(outcomes.errors, 0)
         XCTAssertGreaterThan(outcomes.values, 0)
     }
