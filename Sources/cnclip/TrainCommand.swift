@@ -85,7 +85,7 @@ struct TrainCommand: ParsableCommand {
     var clipWeightPath: String?
     @Flag(name: .customLong("freeze-vision"), help: "Do not train the vision tower.")
     var freezeVision = false
-    @Option(name: .customLong("bert-weight-path"), help: "BERT state dict (a Hugging Face pytorch_model.bin in torch's zip format, or .safetensors) to start the text tower from; bert.pooler is skipped.")
+    @Option(name: .customLong("bert-weight-path"), help: "BERT state dict (a Hugging Face pytorch_model.bin, torch zip or legacy format, or .safetensors) to start the text tower from; bert.pooler is skipped.")
     var bertWeightPath: String?
     @Flag(name: .customLong("grad-checkpointing"), help: "Recompute block activations in the backward pass (less memory).")
     var gradCheckpointing = false
