@@ -45,6 +45,10 @@ func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Flo
     }
 }
 
+/// `gemm`'s signature, for code that picks between `gemm` and `gemmOnCallingThread`.
+private typealias GemmFunction = (Bool, Bool, Int, Int, Int, Float, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
+                                  Float, UnsafeMutablePointer<Float>, Int) -> Void
+
 /// The operands of one split product, handed to the threads that write disjoint parts of C.
 private struct GemmPointers: @unchecked Sendable {
     let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
@@ -144,11 +148,20 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
                  beta: 0, c: destination, ldc: n)
             return
         }
-        for index in 0..<batch {
-            gemm(transposeA: transposeA != left.storedTransposed, transposeB: transposeB != right.storedTransposed,
-                 m: m, n: n, k: k, a: left.base + index * left.batchStride, lda: left.leadingDimension,
-                 b: right.base + index * right.batchStride, ldb: right.leadingDimension,
-                 beta: 0, c: destination + index * m * n, ldc: n)
+        let operands = GemmPointers(a: left.base, b: right.base, c: destination)
+        let transposingA = transposeA != left.storedTransposed, transposingB = transposeB != right.storedTransposed
+        func product(_ index: Int, _ multiply: GemmFunction) {
+            multiply(transposingA, transposingB, m, n, k, 1, operands.a + index * left.batchStride,
+                     left.leadingDimension, operands.b + index * right.batchStride, right.leadingDimension,
+                     0, operands.c + index * m * n, n)
+        }
+        // At least one product per thread (attention heads): whole products in parallel; fewer: each one split.
+        if batch >= Parallel.threadCount {
+            Parallel.forRanges(batch, grain: 1) { range in
+                for index in range { product(index, gemmOnCallingThread) }
+            }
+        } else {
+            for index in 0..<batch { product(index, gemm) }
         }
     }
 }

