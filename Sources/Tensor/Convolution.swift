@@ -143,38 +143,73 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
         throw TensorError.shapeMismatch(op: "conv2d bias", lhs: weight.shape, rhs: bias.shape)
     }
     let input = x.contiguous(), kernel = weight.contiguous(), biasValues = bias?.contiguous()
-    let output = Tensor(zeros: [batch, outChannels, g.outputHeight, g.outputWidth])
-    if batch > 1, g.positions <= batchedConvolutionMaxPositions {
-        withExtendedLifetime((input, kernel, biasValues)) {
-            batchedConv2d(input.storage.pointer + input.offset, g, batch: batch,
-                          kernel: kernel.storage.pointer + kernel.offset, outChannels: outChannels,
-                          bias: biasValues.map { UnsafePointer($0.storage.pointer + $0.offset) },
+    // Every path below writes every output element.
+    let output = Tensor(uninitialized: [batch, outChannels, g.outputHeight, g.outputWidth])
+    withExtendedLifetime((input, kernel, biasValues)) {
+        let source = UnsafePointer(input.storage.pointer + input.offset)
+        let weights = UnsafePointer(kernel.storage.pointer + kernel.offset)
+        let shifts = biasValues.map { UnsafePointer($0.storage.pointer + $0.offset) }
+        if batch > 1, g.positions <= batchedConvolutionMaxPositions {
+            batchedConv2d(source, g, batch: batch, kernel: weights, outChannels: outChannels, bias: shifts,
                           applyingReLU: applyingReLU, into: output.storage.pointer)
-        }
-        return output
-    }
-    let workspace = Tensor(zeros: g.isPointwise ? [0] : [g.patchSize, g.positions])
-    withExtendedLifetime((input, kernel, biasValues, workspace)) {
-        let imageSize = g.channels * g.height * g.width, outputSize = outChannels * g.positions
-        for n in 0..<batch {
-            let image = input.storage.pointer + input.offset + n * imageSize
-            let out = output.storage.pointer + n * outputSize
-            if let biasValues {
-                for o in 0..<outChannels {
-                    (out + o * g.positions).update(repeating: biasValues.storage.pointer[biasValues.offset + o], count: g.positions)
-                }
-            }
-            if !g.isPointwise { im2col(image, g, into: workspace.storage.pointer) }
-            gemm(transposeA: false, transposeB: false, m: outChannels, n: g.positions, k: g.patchSize,
-                 a: kernel.storage.pointer + kernel.offset, lda: g.patchSize,
-                 b: g.isPointwise ? image : workspace.storage.pointer, ldb: g.positions,
-                 beta: bias == nil ? 0 : 1, c: out, ldc: g.positions)
-            if applyingReLU {
-                for index in 0..<outputSize where out[index] < 0 { out[index] = 0 }
-            }
+        } else {
+            perImageConv2d(source, g, batch: batch, kernel: weights, outChannels: outChannels, bias: shifts,
+                           applyingReLU: applyingReLU, into: output.storage.pointer)
         }
     }
     return output
+}
+
+/// One GEMM per image, out = W·columns, then bias and ReLU while the image's output is still in cache. With at
+/// least one image per thread, whole images run in parallel (each thread its own im2col workspace and a
+/// single-threaded GEMM); otherwise images run in turn, each GEMM split across the threads.
+private func perImageConv2d(_ input: UnsafePointer<Float>, _ g: ConvolutionGeometry, batch: Int,
+                            kernel: UnsafePointer<Float>, outChannels: Int, bias: UnsafePointer<Float>?,
+                            applyingReLU: Bool, into output: UnsafeMutablePointer<Float>) {
+    let imageSize = g.channels * g.height * g.width, outputSize = outChannels * g.positions
+    let wholeImagesPerThread = batch >= Parallel.threadCount
+    let convolve = { (n: Int, workspace: UnsafeMutablePointer<Float>) in
+        let image = input + n * imageSize, out = output + n * outputSize
+        if !g.isPointwise { im2col(image, g, into: workspace) }
+        let columns = g.isPointwise ? image : UnsafePointer(workspace)
+        if wholeImagesPerThread {
+            gemmOnCallingThread(transposeA: false, transposeB: false, m: outChannels, n: g.positions, k: g.patchSize,
+                                a: kernel, lda: g.patchSize, b: columns, ldb: g.positions, beta: 0, c: out,
+                                ldc: g.positions)
+            addBiasAndReLU(out, channels: 0..<outChannels, positions: g.positions, bias: bias, applyingReLU: applyingReLU)
+        } else {
+            gemm(transposeA: false, transposeB: false, m: outChannels, n: g.positions, k: g.patchSize,
+                 a: kernel, lda: g.patchSize, b: columns, ldb: g.positions, beta: 0, c: out, ldc: g.positions)
+            Parallel.forRanges(outChannels, grain: Parallel.grain(elementsPerItem: g.positions)) { channels in
+                addBiasAndReLU(out, channels: channels, positions: g.positions, bias: bias, applyingReLU: applyingReLU)
+            }
+        }
+    }
+    let workspaceCount = g.isPointwise ? 1 : g.patchSize * g.positions
+    guard wholeImagesPerThread else {
+        let workspace = UnsafeMutablePointer<Float>.allocate(capacity: workspaceCount)
+        defer { workspace.deallocate() }
+        for n in 0..<batch { convolve(n, workspace) }
+        return
+    }
+    Parallel.forRanges(batch, grain: 1) { images in
+        let workspace = UnsafeMutablePointer<Float>.allocate(capacity: workspaceCount)
+        defer { workspace.deallocate() }
+        for n in images { convolve(n, workspace) }
+    }
+}
+
+/// out[o, p] = out[o, p] + bias[o] (then max(·, 0) with `applyingReLU`) for the given output channels.
+private func addBiasAndReLU(_ out: UnsafeMutablePointer<Float>, channels: Range<Int>, positions: Int,
+                           bias: UnsafePointer<Float>?, applyingReLU: Bool) {
+    guard bias != nil || applyingReLU else { return }
+    for o in channels {
+        let row = out + o * positions, shift = bias?[o] ?? 0
+        for index in 0..<positions {
+            let value = row[index] + shift
+            row[index] = applyingReLU && value < 0 ? 0 : value
+        }
+    }
 }
 
 /// Output sizes up to this many positions convolve the whole batch in one GEMM (per-image GEMMs this narrow

@@ -105,6 +105,49 @@ final class ConvolutionTests: XCTestCase {
             }
         }
     }
+
+    /// Outputs of more than 196 positions go one image at a time: whole images per thread for a batch, a split
+    /// GEMM for one image. Both against the convolution's definition summed in Double; tolerance 1e-5.
+    func testPerImageConvolutionMatchesTheDefinition() throws {
+        let (channels, size, outChannels) = (3, 17, 5)
+        for (batch, kernel, stride, padding) in [(3, 3, 1, 1), (1, 3, 1, 1), (3, 1, 1, 0), (2, 3, 1, 0)] {
+            let xValues = (0..<(batch * channels * size * size)).map { Float(($0 * 37) % 23) / 11 - 1 }
+            let wValues = (0..<(outChannels * channels * kernel * kernel)).map { Float(($0 * 17) % 13) / 13 - 0.5 }
+            let bValues = (0..<outChannels).map { Float($0) / 4 - 0.6 }
+            let x = try Tensor(shape: [batch, channels, size, size], data: xValues)
+            let w = try Tensor(shape: [outChannels, channels, kernel, kernel], data: wValues)
+            let b = try Tensor(shape: [outChannels], data: bValues)
+            let outSize = (size + 2 * padding - kernel) / stride + 1
+            XCTAssertGreaterThan(outSize * outSize, 196, "the case must take the per-image path")
+            for applyingReLU in [false, true] {
+                let y = try conv2d(x, weight: w, bias: b, stride: stride, padding: padding, applyingReLU: applyingReLU)
+                var expected: [Float] = []
+                for n in 0..<batch {
+                    for o in 0..<outChannels {
+                        for oy in 0..<outSize {
+                            for ox in 0..<outSize {
+                                var sum = Double(bValues[o])
+                                for c in 0..<channels {
+                                    for ky in 0..<kernel {
+                                        for kx in 0..<kernel {
+                                            let iy = oy * stride - padding + ky, ix = ox * stride - padding + kx
+                                            guard iy >= 0, iy < size, ix >= 0, ix < size else { continue }
+                                            sum += Double(xValues[((n * channels + c) * size + iy) * size + ix])
+                                                * Double(wValues[((o * channels + c) * kernel + ky) * kernel + kx])
+                                        }
+                                    }
+                                }
+                                expected.append(Float(applyingReLU ? max(sum, 0) : sum))
+                            }
+                        }
+                    }
+                }
+                XCTAssertEqual(y.shape, [batch, outChannels, outSize, outSize])
+                XCTAssertLessThan(maxAbsDifference(y.toArray(), expected), 1e-5,
+                                  "batch \(batch) kernel \(kernel) relu \(applyingReLU)")
+            }
+        }
+    }
 }
 
 private extension Tensor {
