@@ -33,19 +33,46 @@ public func avgPool2d(_ x: Tensor, kernelSize: Int, stride: Int? = nil, padding:
     let g = try poolingGeometry(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "avgPool2d")
     let input = x.contiguous()
     let output = Tensor(zeros: [x.shape[0], x.shape[1], g.outputHeight, g.outputWidth])
-    let divisor = 1 / Float(kernelSize * kernelSize)
+    // PyTorch sums each window row by row, then divides by k² (count_include_pad).
+    let divisor = Float(kernelSize * kernelSize)
     withExtendedLifetime(input) {
         let source = UnsafePointer(input.storage.pointer + input.offset), destination = output.storage.pointer
+        guard padding > 0 else {
+            unpaddedAvgPool2d(source, g, into: destination, divisor: divisor)
+            return
+        }
         forEachWindow(g) { plane, position, rows, columns in
             let image = source + plane * g.height * g.width
             var total: Float = 0
             for iy in rows {
                 for ix in columns { total += image[iy * g.width + ix] }
             }
-            destination[plane * g.positions + position] = total * divisor
+            destination[plane * g.positions + position] = total / divisor
         }
     }
     return output
+}
+
+/// `avgPool2d` without padding (ResNet's stride-2 pools): every window lies inside the image, so no clipping.
+private func unpaddedAvgPool2d(_ source: UnsafePointer<Float>, _ g: ConvolutionGeometry,
+                               into destination: UnsafeMutablePointer<Float>, divisor: Float) {
+    let (k, stride, width) = (g.kernelHeight, g.stride, g.width)
+    Parallel.forRanges(g.channels, grain: Parallel.grain(elementsPerItem: g.height * g.width)) { planes in
+        for plane in planes {
+            let image = source + plane * g.height * width, out = destination + plane * g.positions
+            for oy in 0..<g.outputHeight {
+                let windowTop = image + oy * stride * width, outRow = out + oy * g.outputWidth
+                for ox in 0..<g.outputWidth {
+                    let window = windowTop + ox * stride
+                    var total: Float = 0
+                    for ky in 0..<k {
+                        for kx in 0..<k { total += window[ky * width + kx] }
+                    }
+                    outRow[ox] = total / divisor
+                }
+            }
+        }
+    }
 }
 
 /// Backward of `avgPool2d`: each upstream value spread evenly (÷k²) over its window.
