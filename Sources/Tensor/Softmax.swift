@@ -132,33 +132,40 @@ public func softmax(lastAxisOf x: Tensor, additiveMask mask: Tensor? = nil) thro
     return output
 }
 
-/// Backward of `softmax`, from its output y: dx = y·(g − Σ g·y) per row. (The mask is a constant.)
-public func softmaxBackward(_ gradOutput: Tensor, output y: Tensor) throws -> Tensor {
+/// The frame both backward passes share: checks the shapes, then calls `body(g, y, dx, length)` for every row.
+private func rowwiseBackward(_ gradOutput: Tensor, output y: Tensor, op: String,
+                             _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)
+    throws -> Tensor {
     guard gradOutput.shape == y.shape else {
-        throw TensorError.shapeMismatch(op: "softmaxBackward", lhs: gradOutput.shape, rhs: y.shape)
+        throw TensorError.shapeMismatch(op: op, lhs: gradOutput.shape, rhs: y.shape)
     }
     let length = y.shape.last ?? 1
-    let g = gradOutput.contiguous(), probabilities = y.contiguous()
+    let g = gradOutput.contiguous(), output = y.contiguous()
     let gradInput = Tensor(uninitialized: y.shape)
-    try withExtendedLifetime((g, probabilities)) {
-        let gs = UnsafePointer(g.storage.pointer + g.offset)
-        let ys = UnsafePointer(probabilities.storage.pointer + probabilities.offset)
+    try withExtendedLifetime((g, output)) {
+        let gs = UnsafePointer(g.storage.pointer + g.offset), ys = UnsafePointer(output.storage.pointer + output.offset)
         let dx = gradInput.storage.pointer
-        try forEachSoftmaxRow(y.shape, mask: nil, op: "softmaxBackward") { row, _ in
-            let gRow = gs + row * length, yRow = ys + row * length, out = dx + row * length
-            let dot = vectorDot(gRow, yRow, length)
-            var column = 0
-            while column + vectorWidth <= length {
-                storeVector(loadVector(yRow + column) * (loadVector(gRow + column) - dot), out + column)
-                column += vectorWidth
-            }
-            while column < length {
-                out[column] = yRow[column] * (gRow[column] - dot)
-                column += 1
-            }
+        try forEachSoftmaxRow(y.shape, mask: nil, op: op) { row, _ in
+            body(gs + row * length, ys + row * length, dx + row * length, length)
         }
     }
     return gradInput
+}
+
+/// Backward of `softmax`, from its output y: dx = y·(g − Σ g·y) per row. (The mask is a constant.)
+public func softmaxBackward(_ gradOutput: Tensor, output y: Tensor) throws -> Tensor {
+    try rowwiseBackward(gradOutput, output: y, op: "softmaxBackward") { gRow, yRow, out, length in
+        let dot = vectorDot(gRow, yRow, length)
+        var column = 0
+        while column + vectorWidth <= length {
+            storeVector(loadVector(yRow + column) * (loadVector(gRow + column) - dot), out + column)
+            column += vectorWidth
+        }
+        while column < length {
+            out[column] = yRow[column] * (gRow[column] - dot)
+            column += 1
+        }
+    }
 }
 
 /// log softmax(x) over the last axis: x − max − log Σ e^(x − max).
@@ -188,32 +195,19 @@ public func logSoftmax(lastAxisOf x: Tensor) -> Tensor {
 
 /// Backward of `logSoftmax`, from its output y: dx = g − e^y·Σ g per row.
 public func logSoftmaxBackward(_ gradOutput: Tensor, output y: Tensor) throws -> Tensor {
-    guard gradOutput.shape == y.shape else {
-        throw TensorError.shapeMismatch(op: "logSoftmaxBackward", lhs: gradOutput.shape, rhs: y.shape)
-    }
-    let length = y.shape.last ?? 1
-    let g = gradOutput.contiguous(), logProbabilities = y.contiguous()
-    let gradInput = Tensor(uninitialized: y.shape)
-    try withExtendedLifetime((g, logProbabilities)) {
-        let gs = UnsafePointer(g.storage.pointer + g.offset)
-        let ys = UnsafePointer(logProbabilities.storage.pointer + logProbabilities.offset)
-        let dx = gradInput.storage.pointer
-        try forEachSoftmaxRow(y.shape, mask: nil, op: "logSoftmaxBackward") { row, _ in
-            let gRow = gs + row * length, yRow = ys + row * length, out = dx + row * length
-            let total = vectorSum(gRow, length)
-            var column = 0
-            while column + vectorWidth <= length {
-                storeVector(loadVector(gRow + column) - vectorExpNonPositive(loadVector(yRow + column)) * total, out + column)
-                column += vectorWidth
-            }
-            if column < length {
-                let rest = length - column
-                let value = loadPartialVector(gRow + column, rest) - vectorExpNonPositive(loadPartialVector(yRow + column, rest)) * total
-                storePartialVector(value, out + column, rest)
-            }
+    try rowwiseBackward(gradOutput, output: y, op: "logSoftmaxBackward") { gRow, yRow, out, length in
+        let total = vectorSum(gRow, length)
+        var column = 0
+        while column + vectorWidth <= length {
+            storeVector(loadVector(gRow + column) - vectorExpNonPositive(loadVector(yRow + column)) * total, out + column)
+            column += vectorWidth
+        }
+        if column < length {
+            let rest = length - column
+            let value = loadPartialVector(gRow + column, rest) - vectorExpNonPositive(loadPartialVector(yRow + column, rest)) * total
+            storePartialVector(value, out + column, rest)
         }
     }
-    return gradInput
 }
 
 /// Largest lane of `vector`, by halving (no per-lane memory round trips).
