@@ -11,37 +11,33 @@ final class FuzzTests: XCTestCase {
     private static let mutationsPerSeed = 600
 
     func testMutatedTorchFilesGiveValuesOrErrors() throws {
-        var random = SplitMix64(seed: 0xC0FFEE)
-        var outcomes = Outcomes()
-        for name in ["state_dict.pt", "training.pt", "malicious.pt", "short_storage.pt"] {
-            let original = [UInt8](try Fixtures.data("checkpoint/\(name)"))
-            for _ in 0 ..< Self.mutationsPerSeed {
-                let input = Data(Mutator.mutate(original, &random))
-                outcomes.record { try exercise(Checkpoint(pickleValue: TorchSerialization.read(input, path: name),
-                                                          path: name)) }
-            }
-        }
-        // Every mutation must be judged, and the mix must include both outcomes (the fuzzer reaches the parser).
-        XCTAssertEqual(outcomes.values + outcomes.errors, 4 * Self.mutationsPerSeed)
-        XCTAssertGreaterThan(outcomes.errors, 0)
-        XCTAssertGreaterThan(outcomes.values, 0)
+        try assertMutatedTorchFilesGiveValuesOrErrors(
+            ["state_dict.pt", "training.pt", "malicious.pt", "short_storage.pt"], in: "checkpoint", seed: 0xC0FFEE)
     }
 
     func testMutatedLegacyTorchFilesGiveValuesOrErrors() throws {
-        var random = SplitMix64(seed: 1001)
+        try assertMutatedTorchFilesGiveValuesOrErrors(
+            ["state_dict.pt", "storage_views.pt", "bert.pt", "training.pt", "forbidden_global.pt"], in: "legacyckpt",
+            seed: 1001)
+    }
+
+    /// Whole-file mutations of the named torch fixtures through `TorchSerialization.read`: every mutation is judged,
+    /// and the mix includes both outcomes (the fuzzer reaches the parser).
+    private func assertMutatedTorchFilesGiveValuesOrErrors(_ names: [String], in directory: String, seed: UInt64,
+                                                           file: StaticString = #filePath, line: UInt = #line) throws {
+        var random = SplitMix64(seed: seed)
         var outcomes = Outcomes()
-        let names = ["state_dict.pt", "storage_views.pt", "bert.pt", "training.pt", "forbidden_global.pt"]
         for name in names {
-            let original = [UInt8](try Fixtures.data("legacyckpt/\(name)"))
+            let original = [UInt8](try Fixtures.data("\(directory)/\(name)"))
             for _ in 0 ..< Self.mutationsPerSeed {
                 let input = Data(Mutator.mutate(original, &random))
                 outcomes.record { try exercise(Checkpoint(pickleValue: TorchSerialization.read(input, path: name),
                                                           path: name)) }
             }
         }
-        XCTAssertEqual(outcomes.values + outcomes.errors, names.count * Self.mutationsPerSeed)
-        XCTAssertGreaterThan(outcomes.errors, 0)
-        XCTAssertGreaterThan(outcomes.values, 0)
+        XCTAssertEqual(outcomes.values + outcomes.errors, names.count * Self.mutationsPerSeed, file: file, line: line)
+        XCTAssertGreaterThan(outcomes.errors, 0, file: file, line: line)
+        XCTAssertGreaterThan(outcomes.values, 0, file: file, line: line)
     }
 
     func testMutatedPicklesGiveValuesOrErrors() throws {
