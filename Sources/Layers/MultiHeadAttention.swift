@@ -119,18 +119,35 @@ public struct MultiHeadAttention: Sendable {
             .reshaped([batch, length, heads * headWidth])
     }
 
-    /// The output at position 0 alone, `[B, outFeatures]` (what the ResNet attention pool returns): with separate
-    /// projections only that position's query is computed; the keys and values still cover every position.
-    public func firstPositionOutput(_ x: Tensor) throws -> Tensor {
-        guard case let .separate(query, key, value) = projection else {
-            return try callAsFunction(x).sliced(axis: 1, range: 0..<1).reshaped([x.shape[0], output.outFeatures])
-        }
+    /// The output at position 0 alone, `[B, outFeatures]`: what the ResNet attention pool returns, and all that the
+    /// last block of a tower contributes to its features (the class token). Only that position's query is projected
+    /// and attended; the keys and values still cover every position, with the optional key mask `[B, 1, 1, L]`.
+    /// Equal (to rounding) to row 0 of `callAsFunction(x, keyMask:)` at about 1/L of its query-side work.
+    public func firstPositionOutput(_ x: Tensor, keyMask: Tensor? = nil) throws -> Tensor {
         guard x.rank == 3 else {
             throw TensorError.invalidShape(op: "MultiHeadAttention", shape: x.shape, reason: "expected [batch, length, width]")
         }
-        let firstQuery = try query(x.sliced(axis: 1, range: 0..<1))
-        let merged = try multiHeadAttention(query: firstQuery, key: key(x), value: value(x), heads: heads)
+        let first = try x.sliced(axis: 1, range: 0..<1)
+        let query: Tensor, key: Tensor, value: Tensor
+        switch projection {
+        case let .packed(inProjection):
+            let width = inProjection.outFeatures / 3
+            query = try rows(of: inProjection, 0..<width)(first)
+            let keyValue = try rows(of: inProjection, width..<(3 * width))(x)
+            key = try keyValue.sliced(axis: 2, range: 0..<width)
+            value = try keyValue.sliced(axis: 2, range: width..<(2 * width))
+        case let .separate(queryProjection, keyProjection, valueProjection):
+            query = try queryProjection(first)
+            key = try keyProjection(x)
+            value = try valueProjection(x)
+        }
+        let merged = try multiHeadAttention(query: query, key: key, value: value, heads: heads, keyMask: keyMask)
         return try output(merged).reshaped([x.shape[0], output.outFeatures])
+    }
+
+    /// The projection onto output rows `range` of `layer` (views of its weight and bias, nothing copied).
+    private func rows(of layer: Linear, _ range: Range<Int>) throws -> Linear {
+        Linear(weight: try layer.weight.sliced(axis: 0, range: range), bias: try layer.bias?.sliced(axis: 0, range: range))
     }
 
     /// `[B, L, W]` → `[B·heads, L, W / heads]`, contiguous.

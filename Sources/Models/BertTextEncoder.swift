@@ -36,6 +36,16 @@ public struct BertTextEncoder: StatefulModule, Sendable {
         return x
     }
 
+    /// The `[CLS]` row of the last hidden states, `[B, H]` (row 0 of `callAsFunction`): the only row the text
+    /// features use, so the last layer computes it alone (its keys and values still cover every position).
+    public func classTokenHiddenState(ids: [Int], batch: Int, length: Int) throws -> Tensor {
+        var x = try embeddingNorm(embed(ids: ids, batch: batch, length: length))
+        guard let last = layers.last else { return try firstToken(x) }
+        let keyMask = try Self.keyMask(ids: ids, batch: batch, length: length)
+        for layer in layers.dropLast() { x = try layer(x, keyMask: keyMask) }
+        return try last.classTokenOutput(x, keyMask: keyMask)
+    }
+
     /// The summed word, position and token-type embeddings `[B, L, H]` (before their LayerNorm), after checking
     /// the ids.
     func embed(ids: [Int], batch: Int, length: Int) throws -> Tensor {
@@ -94,6 +104,12 @@ public struct BertLayer: StatefulModule, Sendable {
 
     public func callAsFunction(_ x: Tensor, keyMask: Tensor) throws -> Tensor {
         let attended = try attentionNorm(add(attention(x, keyMask: keyMask), x))
+        return try outputNorm(add(output(gelu(intermediate(attended))), attended))
+    }
+
+    /// Row 0 of `callAsFunction(x, keyMask:)`, `[B, H]`, computed without the other rows'.
+    public func classTokenOutput(_ x: Tensor, keyMask: Tensor) throws -> Tensor {
+        let attended = try attentionNorm(add(attention.firstPositionOutput(x, keyMask: keyMask), firstToken(x)))
         return try outputNorm(add(output(gelu(intermediate(attended))), attended))
     }
 

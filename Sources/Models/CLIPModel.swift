@@ -69,8 +69,9 @@ public struct CLIPModel: StatefulModule, Sendable {
             throw ModelError.invalidInput("token rows must be non-empty and of equal length")
         }
         let used = usedTokenLength(tokens)
-        let hidden = try text(ids: tokens.flatMap { $0.prefix(used) }, batch: tokens.count, length: used)
-        return try matmul(firstToken(hidden), textProjection)
+        let classToken = try text.classTokenHiddenState(ids: tokens.flatMap { $0.prefix(used) }, batch: tokens.count,
+                                                        length: used)
+        return try matmul(classToken, textProjection)
     }
 
 

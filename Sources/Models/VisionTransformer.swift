@@ -25,11 +25,13 @@ public struct VisionTransformer: StatefulModule, Sendable {
         self.patchSize = patchSize
     }
 
-    /// Image features `[N, embed_dim]` of images `[N, 3, R, R]`.
+    /// Image features `[N, embed_dim]` of images `[N, 3, R, R]`. Only the class token leaves the tower, so the
+    /// last block computes its output for that token alone (its keys and values still cover every token).
     public func callAsFunction(_ images: Tensor) throws -> Tensor {
         var x = try lnPre(embedTokens(images))
-        for block in blocks { x = try block(x) }
-        return try matmul(lnPost(firstToken(x)), proj)
+        guard let last = blocks.last else { return try matmul(lnPost(firstToken(x)), proj) }
+        for block in blocks.dropLast() { x = try block(x) }
+        return try matmul(lnPost(last.classTokenOutput(x)), proj)
     }
 
     /// Patch embeddings with the class token in front and positions added: `[N, g² + 1, W]`, the input of `ln_pre`.
@@ -80,6 +82,12 @@ public struct ResidualAttentionBlock: StatefulModule, Sendable {
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         let attended = try add(x, attention(ln1(x)))
+        return try add(attended, projection(quickGELU(fc(ln2(attended)))))
+    }
+
+    /// Row 0 of `callAsFunction(x)`, `[B, W]`: the class token's output, computed without the other rows'.
+    public func classTokenOutput(_ x: Tensor) throws -> Tensor {
+        let attended = try add(firstToken(x), attention.firstPositionOutput(ln1(x)))
         return try add(attended, projection(quickGELU(fc(ln2(attended)))))
     }
 

@@ -43,6 +43,7 @@ struct EncodeBench: ParsableCommand {
         }
         report(measurements, options: options, peakGFLOPS: peak)
         if !options.json {
+            print("FLOPs as executed: the last block (and the ResNet attention pool) computes the class token alone.")
             for m in measurements { print("\(m.bench): \(String(format: "%.2f", m.items / m.median)) items/s") }
             print("peak resident memory: \(peakResidentMegabytes()) MB")
         }
@@ -94,7 +95,8 @@ func fillWithRandomWeights(_ model: CLIPModel) {
     }
 }
 
-/// Multiply–add FLOPs (×2) of one image through the vision tower's matrix products and convolutions.
+/// Multiply–add FLOPs (×2) of one image through the vision tower's matrix products and convolutions, as cnclip
+/// executes them: the last ViT block and the ResNet attention pool compute the class (mean) token alone.
 func imageFLOPs(_ model: CLIPModel) -> Double {
     let config = model.config
     switch model.visual {
@@ -103,7 +105,10 @@ func imageFLOPs(_ model: CLIPModel) -> Double {
         let tokens = Double(tower.positionalEmbedding.shape[0])
         let patches = 2 * (tokens - 1) * width * 3 * patch * patch
         let block = 2 * tokens * width * width * 12 + 4 * tokens * tokens * width
-        return patches + Double(tower.blocks.count) * block + 2 * width * Double(config.embedDim)
+        let blocks = Double(tower.blocks.count)
+        return patches + max(blocks - 1, 0) * block + (blocks > 0 ? classTokenBlockFLOPs(tokens: tokens, width: width,
+                                                                                          hidden: 4 * width) : 0)
+            + 2 * width * Double(config.embedDim)
     case let .resnet(tower):
         var total = 0.0
         var size = config.imageResolution
@@ -124,17 +129,24 @@ func imageFLOPs(_ model: CLIPModel) -> Double {
             }
         }
         let width = Double(config.visionWidth * 32), tokens = Double(size * size + 1)
-        return total + 2 * tokens * width * width * 3 + 4 * tokens * tokens * width
-            + 2 * tokens * width * Double(config.embedDim)
+        return total + 4 * tokens * width * width + 2 * width * width + 4 * tokens * width + 2 * width * Double(config.embedDim)
     }
 }
 
-/// FLOPs of one text of `length` tokens through BERT and the projection.
+/// FLOPs of one text of `length` tokens through BERT and the projection, the last layer for `[CLS]` alone.
 func textFLOPs(_ config: ModelConfig, length: Int) -> Double {
     let hidden = Double(config.textHiddenSize), tokens = Double(length)
     let layer = 2 * tokens * hidden * hidden * 4 + 4 * tokens * tokens * hidden
         + 4 * tokens * hidden * Double(config.textIntermediateSize)
-    return Double(config.textNumHiddenLayers) * layer + 2 * hidden * Double(config.embedDim)
+    let layers = Double(config.textNumHiddenLayers)
+    let last = layers > 0 ? classTokenBlockFLOPs(tokens: tokens, width: hidden, hidden: Double(config.textIntermediateSize)) : 0
+    return max(layers - 1, 0) * layer + last + 2 * hidden * Double(config.embedDim)
+}
+
+/// FLOPs of a last transformer block that computes the class token alone: keys and values for every token, the
+/// query, its attention, the output projection and an MLP of `hidden` units for one token.
+private func classTokenBlockFLOPs(tokens: Double, width: Double, hidden: Double) -> Double {
+    4 * tokens * width * width + 4 * width * width + 4 * tokens * width + 4 * width * hidden
 }
 
 /// Peak resident set size of this process (Linux `getrusage`, KiB → MB).
