@@ -149,7 +149,10 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
         let source = UnsafePointer(input.storage.pointer + input.offset)
         let weights = UnsafePointer(kernel.storage.pointer + kernel.offset)
         let shifts = biasValues.map { UnsafePointer($0.storage.pointer + $0.offset) }
-        if batch > 1, g.positions <= batchedConvolutionMaxPositions {
+        if usesWinograd(g, outChannels: outChannels) {
+            winogradConv2d(source, g, batch: batch, kernel: weights, outChannels: outChannels, bias: shifts,
+                           applyingReLU: applyingReLU, into: output.storage.pointer)
+        } else if batch > 1, g.positions <= batchedConvolutionMaxPositions {
             batchedConv2d(source, g, batch: batch, kernel: weights, outChannels: outChannels, bias: shifts,
                           applyingReLU: applyingReLU, into: output.storage.pointer)
         } else {

@@ -43,7 +43,8 @@ struct EncodeBench: ParsableCommand {
         }
         report(measurements, options: options, peakGFLOPS: peak)
         if !options.json {
-            print("FLOPs as executed: the last block (and the ResNet attention pool) computes the class token alone.")
+            print("FLOPs as executed: the last block (and the ResNet attention pool) computes the class token alone; "
+                  + "3x3 convolutions run as Winograd F(2x2, 3x3).")
             for m in measurements { print("\(m.bench): \(String(format: "%.2f", m.items / m.median)) items/s") }
             print("peak resident memory: \(peakResidentMegabytes()) MB")
         }
@@ -96,7 +97,8 @@ func fillWithRandomWeights(_ model: CLIPModel) {
 }
 
 /// Multiply–add FLOPs (×2) of one image through the vision tower's matrix products and convolutions, as cnclip
-/// executes them: the last ViT block and the ResNet attention pool compute the class (mean) token alone.
+/// executes them: the last ViT block and the ResNet attention pool compute the class (mean) token alone, and 3×3
+/// convolutions count the Winograd path's multiplications where `conv2d` takes it.
 func imageFLOPs(_ model: CLIPModel) -> Double {
     let config = model.config
     switch model.visual {
@@ -113,8 +115,11 @@ func imageFLOPs(_ model: CLIPModel) -> Double {
         var total = 0.0
         var size = config.imageResolution
         func conv(_ layer: Conv2d, outputSize: Int) {
-            let w = layer.weight.shape
-            total += 2 * Double(outputSize * outputSize) * Double(w[0] * w[1] * w[2] * w[3])
+            let inputSize = outputSize * layer.stride, w = layer.weight.shape
+            let multiplyAdds = (try? conv2dMultiplyAdds(inputShape: [1, w[1], inputSize, inputSize], weightShape: w,
+                                                        stride: layer.stride, padding: layer.padding))
+                ?? outputSize * outputSize * w[0] * w[1] * w[2] * w[3]
+            total += 2 * Double(multiplyAdds)
         }
         size /= 2
         for layer in tower.stem { conv(layer.conv, outputSize: size) }

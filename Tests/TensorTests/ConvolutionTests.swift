@@ -121,27 +121,9 @@ final class ConvolutionTests: XCTestCase {
             XCTAssertGreaterThan(outSize * outSize, 196, "the case must take the per-image path")
             for applyingReLU in [false, true] {
                 let y = try conv2d(x, weight: w, bias: b, stride: stride, padding: padding, applyingReLU: applyingReLU)
-                var expected: [Float] = []
-                for n in 0..<batch {
-                    for o in 0..<outChannels {
-                        for oy in 0..<outSize {
-                            for ox in 0..<outSize {
-                                var sum = Double(bValues[o])
-                                for c in 0..<channels {
-                                    for ky in 0..<kernel {
-                                        for kx in 0..<kernel {
-                                            let iy = oy * stride - padding + ky, ix = ox * stride - padding + kx
-                                            guard iy >= 0, iy < size, ix >= 0, ix < size else { continue }
-                                            sum += Double(xValues[((n * channels + c) * size + iy) * size + ix])
-                                                * Double(wValues[((o * channels + c) * kernel + ky) * kernel + kx])
-                                        }
-                                    }
-                                }
-                                expected.append(Float(applyingReLU ? max(sum, 0) : sum))
-                            }
-                        }
-                    }
-                }
+                let expected = convolutionDefinition(xValues, shape: x.shape, weight: wValues, outChannels: outChannels,
+                                                     kernel: kernel, stride: stride, padding: padding, bias: bValues)
+                    .map { Float(applyingReLU ? max($0, 0) : $0) }
                 XCTAssertEqual(y.shape, [batch, outChannels, outSize, outSize])
                 XCTAssertLessThan(maxAbsDifference(y.toArray(), expected), 1e-5,
                                   "batch \(batch) kernel \(kernel) relu \(applyingReLU)")

@@ -79,3 +79,36 @@ func assertThrows(_ expected: TensorError, file: StaticString = #filePath, line:
         XCTAssertEqual(error as? TensorError, expected, file: file, line: line)
     }
 }
+
+/// The convolution's definition summed in Double: x [N, C, H, W] (row-major values), weight [O, C, k, k], bias [O];
+/// returns [N, O, Ho, Wo] before any activation.
+func convolutionDefinition(_ x: [Float], shape: [Int], weight: [Float], outChannels: Int, kernel: Int, stride: Int,
+                           padding: Int, bias: [Float]) -> [Double] {
+    let (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3])
+    let outHeight = (height + 2 * padding - kernel) / stride + 1, outWidth = (width + 2 * padding - kernel) / stride + 1
+    var result: [Double] = []
+    result.reserveCapacity(batch * outChannels * outHeight * outWidth)
+    for n in 0..<batch {
+        for o in 0..<outChannels {
+            for oy in 0..<outHeight {
+                for ox in 0..<outWidth {
+                    var sum = Double(bias[o])
+                    for c in 0..<channels {
+                        for ky in 0..<kernel {
+                            let iy = oy * stride - padding + ky
+                            guard iy >= 0, iy < height else { continue }
+                            for kx in 0..<kernel {
+                                let ix = ox * stride - padding + kx
+                                guard ix >= 0, ix < width else { continue }
+                                sum += Double(x[((n * channels + c) * height + iy) * width + ix])
+                                    * Double(weight[((o * channels + c) * kernel + ky) * kernel + kx])
+                            }
+                        }
+                    }
+                    result.append(sum)
+                }
+            }
+        }
+    }
+    return result
+}
