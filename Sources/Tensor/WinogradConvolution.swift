@@ -82,27 +82,43 @@ private struct WinogradBuffer {
 }
 
 /// U[ξ][o][c] = (G g Gᵀ)[ξ] for every 3×3 filter g = kernel[o, c], ξ = 4·row + column of the 4×4 result,
-/// with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
+/// with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]. Per output channel the nine taps are first laid out
+/// tap-major, so every step below runs over the input channels contiguously.
 private func transformFilters(_ kernel: UnsafePointer<Float>, outChannels: Int, channels: Int,
                               into filters: UnsafeMutablePointer<Float>) {
     let plane = outChannels * channels
     Parallel.forRanges(outChannels, grain: Parallel.grain(elementsPerItem: 16 * channels)) { range in
+        // taps[k][c] = g[c][k] for k < 9, then the four rows of G·g (three taps each) at rows 9 … 20.
+        let taps = UnsafeMutablePointer<Float>.allocate(capacity: 21 * channels)
+        defer { taps.deallocate() }
+        let half: Float = 0.5
         for o in range {
+            let source = kernel + o * channels * 9
             for c in 0..<channels {
-                let g = kernel + (o * channels + c) * 9
-                let destination = filters + o * channels + c
-                // Row i of G·g (three values) times Gᵀ gives ξ = 4i … 4i + 3.
-                func store(_ i: Int, _ a: Float, _ b: Float, _ d: Float) {
-                    destination[(4 * i) * plane] = a
-                    destination[(4 * i + 1) * plane] = 0.5 * (a + b + d)
-                    destination[(4 * i + 2) * plane] = 0.5 * (a - b + d)
-                    destination[(4 * i + 3) * plane] = d
+                for k in 0..<9 { taps[k * channels + c] = source[c * 9 + k] }
+            }
+            let left = taps + 9 * channels
+            for j in 0..<3 {
+                let top = taps + j * channels, middle = taps + (3 + j) * channels, bottom = taps + (6 + j) * channels
+                let row0 = left + j * channels, row1 = left + (3 + j) * channels
+                let row2 = left + (6 + j) * channels, row3 = left + (9 + j) * channels
+                for c in 0..<channels {
+                    row0[c] = top[c]
+                    row1[c] = half * (top[c] + middle[c] + bottom[c])
+                    row2[c] = half * (top[c] - middle[c] + bottom[c])
+                    row3[c] = bottom[c]
                 }
-                let half: Float = 0.5
-                store(0, g[0], g[1], g[2])
-                store(1, half * (g[0] + g[3] + g[6]), half * (g[1] + g[4] + g[7]), half * (g[2] + g[5] + g[8]))
-                store(2, half * (g[0] - g[3] + g[6]), half * (g[1] - g[4] + g[7]), half * (g[2] - g[5] + g[8]))
-                store(3, g[6], g[7], g[8])
+            }
+            for i in 0..<4 {
+                let a = left + (3 * i) * channels, b = left + (3 * i + 1) * channels, d = left + (3 * i + 2) * channels
+                let out0 = filters + (4 * i) * plane + o * channels
+                let out1 = out0 + plane, out2 = out1 + plane, out3 = out2 + plane
+                for c in 0..<channels {
+                    out0[c] = a[c]
+                    out1[c] = half * (a[c] + b[c] + d[c])
+                    out2[c] = half * (a[c] - b[c] + d[c])
+                    out3[c] = d[c]
+                }
             }
         }
     }
