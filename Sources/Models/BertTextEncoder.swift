@@ -30,20 +30,25 @@ public struct BertTextEncoder: StatefulModule, Sendable {
     /// Last hidden states `[B, L, H]` for token ids laid out `[B, L]` row-major.
     /// - Throws: `ModelError.invalidInput` when L exceeds the position table or an id is outside the vocabulary.
     public func callAsFunction(ids: [Int], batch: Int, length: Int) throws -> Tensor {
-        var x = try embeddingNorm(embed(ids: ids, batch: batch, length: length))
-        let keyMask = try Self.keyMask(ids: ids, batch: batch, length: length)
-        for layer in layers { x = try layer(x, keyMask: keyMask) }
-        return x
+        let (x, keyMask) = try lastLayerInput(ids: ids, batch: batch, length: length)
+        guard let last = layers.last else { return x }
+        return try last(x, keyMask: keyMask)
     }
 
     /// The `[CLS]` row of the last hidden states, `[B, H]` (row 0 of `callAsFunction`): the only row the text
     /// features use, so the last layer computes it alone (its keys and values still cover every position).
     public func classTokenHiddenState(ids: [Int], batch: Int, length: Int) throws -> Tensor {
-        var x = try embeddingNorm(embed(ids: ids, batch: batch, length: length))
+        let (x, keyMask) = try lastLayerInput(ids: ids, batch: batch, length: length)
         guard let last = layers.last else { return try firstToken(x) }
+        return try last.classTokenOutput(x, keyMask: keyMask)
+    }
+
+    /// The input of the last layer (the embeddings when there are no layers) and the key mask every layer uses.
+    private func lastLayerInput(ids: [Int], batch: Int, length: Int) throws -> (Tensor, keyMask: Tensor) {
+        var x = try embeddingNorm(embed(ids: ids, batch: batch, length: length))
         let keyMask = try Self.keyMask(ids: ids, batch: batch, length: length)
         for layer in layers.dropLast() { x = try layer(x, keyMask: keyMask) }
-        return try last.classTokenOutput(x, keyMask: keyMask)
+        return (x, keyMask)
     }
 
     /// The summed word, position and token-type embeddings `[B, L, H]` (before their LayerNorm), after checking
