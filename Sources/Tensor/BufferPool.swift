@@ -15,6 +15,8 @@ import Synchronization
 public enum BufferPool {
     /// Buffers below this size go through the ordinary allocator.
     static let minimumPooledBytes = 1 << 20
+    /// Buffers this large ask for transparent huge pages (fewer TLB misses in GEMM packing and long elementwise passes).
+    static let hugePageBytes = 2 << 20
     private static let pageSize = 4096
 
     private struct State {
@@ -64,6 +66,7 @@ public enum BufferPool {
             // Out of address space or memory: the same outcome as a failed `allocate`.
             fatalError("cannot map \(size) bytes for a tensor buffer: \(String(cString: strerror(errno)))")
         }
+        if size >= hugePageBytes { _ = madvise(mapped, size, MADV_HUGEPAGE) }
         return mapped
     }
 
