@@ -135,6 +135,20 @@ public final class ImageIndex: @unchecked Sendable {
     /// Every live record, in row order.
     public func records() throws -> [ImageRecord] { try database.allRecords() }
 
+    /// Paths of indexed files that no longer exist (dataset images are not checked); `index add --prune` drops them.
+    public func vanishedPaths() throws -> [String] {
+        try database.allRecords().map(\.path).filter {
+            !$0.hasPrefix("lmdb:") && !$0.hasPrefix("tsv:") && !FileManager.default.fileExists(atPath: $0)
+        }
+    }
+
+    /// The encoded bytes of image `id` (the file, or its dataset entry), nil for an unknown id.
+    /// - Throws: `IndexError.io` when the image is indexed but cannot be read.
+    public func imageData(id: Int64) throws -> Data? {
+        guard let record = record(id: id) else { return nil }
+        return try DatasetImagePath.data(for: record.path)
+    }
+
     /// The stored (normalised) feature of image `id`, if it exists in the current snapshot.
     public func feature(id: Int64) -> [Float]? {
         let snapshot = self.snapshot

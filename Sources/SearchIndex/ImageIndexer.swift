@@ -32,6 +32,8 @@ public final class ImageIndexer {
         public var pruned = 0
         /// The approximate index after the run, if any.
         public var ann: ANNReport?
+
+        public init() {}
     }
 
     /// An image that could not be indexed.
@@ -54,7 +56,8 @@ public final class ImageIndexer {
     }
 
     public let directory: URL
-    public let embedder: any ImageEmbedder
+    /// The model's image tower; nil for an indexer opened only to remove or to build the approximate index.
+    public let embedder: (any ImageEmbedder)?
     let writer: IndexWriter
     /// Called with each line worth telling the user (failures), and progress updates.
     public var log: (String) -> Void = { _ in }
@@ -66,6 +69,20 @@ public final class ImageIndexer {
         self.directory = directory
         self.embedder = embedder
         writer = try IndexWriter(directory: directory, model: model, dimension: embedder.dimension, dtype: dtype)
+    }
+
+    /// Opens an existing index without a model: for `remove` and `buildANN` (`add` then throws).
+    /// - Throws: `IndexError.notAnIndex`, `.io` when another writer is running.
+    public init(existing directory: URL) throws {
+        self.directory = directory
+        embedder = nil
+        writer = try IndexWriter(existing: directory)
+    }
+
+    /// The model's embedder, or an error for an indexer opened without one.
+    func requireEmbedder() throws -> any ImageEmbedder {
+        guard let embedder else { throw IndexError.invalidQuery(reason: "this indexer was opened without a model") }
+        return embedder
     }
 
     /// The model identity of `config` + checkpoint, hashing the checkpoint file.
@@ -92,7 +109,7 @@ public final class ImageIndexer {
                 jobs.append(FileJob(path: path, size: stamp.size, mtime: stamp.mtime, existing: known[path]))
             }
         }
-        let preprocessor = embedder.preprocessor, queued = jobs
+        let preprocessor = try requireEmbedder().preprocessor, queued = jobs
         try run(total: jobs.count, options: options, summary: &summary) { emit in
             for job in queued {
                 guard emit(Self.prepare(job, preprocessor: preprocessor)) else { return }
@@ -150,6 +167,7 @@ public final class ImageIndexer {
     enum Prepared: Sendable {
         case image(IndexWriter.PendingImage, PreprocessedImage)
         case sameBytes(id: Int64, size: Int64, mtime: Int64)
+        case unchanged
         case failure(Failure)
     }
 
@@ -168,6 +186,7 @@ public final class ImageIndexer {
                         preprocessor: ImagePreprocessor) -> Prepared {
         let hash = ContentHash.sha256(data)
         if let existing, existing.contentHash == hash {
+            if existing.size == size && existing.mtimeNanoseconds == mtime { return .unchanged }
             return .sameBytes(id: existing.id, size: size, mtime: mtime)
         }
         do {
@@ -176,13 +195,17 @@ public final class ImageIndexer {
             return .image(IndexWriter.PendingImage(id: id ?? existing?.id, path: path, size: size, mtimeNanoseconds: mtime,
                                                    contentHash: hash, width: decoded.width, height: decoded.height), image)
         } catch {
-            return .failure(Failure(path: path, reason: "\(error)"))
+            // Decoder messages start with the name they were given; the failure names the path once.
+            let message = "\(error)"
+            let reason = message.hasPrefix(path + ": ") ? String(message.dropFirst(path.count + 2)) : message
+            return .failure(Failure(path: path, reason: reason))
         }
     }
 
     /// Runs `produce` on a prefetch thread and embeds and commits what it yields, batch by batch.
     func run(total: Int, options: Options, summary: inout Summary,
              produce: @escaping @Sendable (_ emit: (Prepared) -> Bool) throws -> Void) throws {
+        let embedder = try requireEmbedder()
         let prefetcher = Prefetcher<Prepared>(capacity: max(2 * options.batchSize, 8), produce: produce)
         let resolution = embedder.preprocessor.resolution
         let plane = 3 * resolution * resolution
@@ -213,6 +236,10 @@ public final class ImageIndexer {
             case .sameBytes(let id, let size, let mtime):
                 try writer.touch(id: id, size: size, mtimeNanoseconds: mtime)
                 summary.touched += 1
+                done += 1
+                progress(done, total)
+            case .unchanged:
+                summary.unchanged += 1
                 done += 1
                 progress(done, total)
             case .failure(let failure):

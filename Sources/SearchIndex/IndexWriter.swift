@@ -74,6 +74,20 @@ final class IndexWriter {
         }
     }
 
+    /// Opens an existing index for writing with the model it was built with (for removal and ANN maintenance).
+    /// - Throws: `IndexError.notAnIndex` when `directory` holds none.
+    convenience init(existing directory: URL) throws {
+        let probe = try IndexDatabase(directory: directory, readOnly: true, create: false)
+        let meta = try probe.meta()
+        guard let dimension = Int(meta[MetaKey.dimension] ?? ""), let dtype = FeatureDType(rawValue: meta[MetaKey.dtype] ?? "") else {
+            throw IndexError.corruptMetadata(directory: directory.path, key: MetaKey.dimension, reason: "missing")
+        }
+        let model = ModelIdentity(visionModel: meta[MetaKey.visionModel] ?? "?", textModel: meta[MetaKey.textModel] ?? "?",
+                                  configJSON: meta[MetaKey.modelConfig] ?? "", checkpointPath: meta[MetaKey.checkpointPath] ?? "?",
+                                  checkpointHash: meta[MetaKey.checkpointHash] ?? "")
+        try self.init(directory: directory, model: model, dimension: dimension, dtype: dtype)
+    }
+
     deinit { close(lockDescriptor) }
 
     var committedRows: Int { features.committedRows }
