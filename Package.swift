@@ -74,7 +74,7 @@ let package = Package(
                                                         "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "Imaging", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
-        .testTarget(name: "SearchIndexTests", dependencies: ["SearchIndex", "Retrieval", "Models", "Tensor", "Dataset",
+        .testTarget(name: "SearchIndexTests", dependencies: ["SearchIndex", "Retrieval", "Models", "Tensor", "Dataset", "Imaging", "Tokenizer",
                                                            "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "Models", "Tensor", "Tokenizer", "TestSupport"]),
     ]

@@ -31,6 +31,11 @@ struct ANNMaintenance {
         let path = directory.appendingPathComponent(ApproximateIndex.fileName).path
         let canExtend = !forceRebuild && meta[MetaKey.annKind] == kind.rawValue && Int(meta[MetaKey.annTombstones] ?? "") == tombstones
             && snapshot.ann != nil
+        if canExtend, let loaded = snapshot.ann, loaded.rows == rows, let recall = Double(meta[MetaKey.annRecall] ?? "") {
+            // Nothing new since the last write.
+            return ANNReport(kind: kind, rows: rows, added: 0, rebuilt: false, seconds: 0, recallAt10: recall,
+                             recallQueries: Int(meta[MetaKey.annRecallQueries] ?? "") ?? 0)
+        }
         let ann: ApproximateIndex
         let firstRow: Int
         if canExtend, let loaded = snapshot.ann {
@@ -64,6 +69,7 @@ struct ANNMaintenance {
         try index.reload()
         let queries = sample(index.snapshot, limit: 100)
         let recall = try index.recall(queries: queries, k: 10)
+        try writer.database.setMeta([MetaKey.annRecall: String(recall), MetaKey.annRecallQueries: String(queries.count / index.dimension)])
         return ANNReport(kind: kind, rows: rows, added: added, rebuilt: firstRow == 0, seconds: seconds, recallAt10: recall,
                          recallQueries: queries.count / index.dimension)
     }

@@ -58,6 +58,14 @@ public final class ImageIndex: @unchecked Sendable {
         current = try Snapshot.load(directory: directory, database: database, dimension: dimension, dtype: dtype, previous: nil)
     }
 
+    /// Refuses a query model other than the one the index was built with.
+    /// - Throws: `IndexError.modelMismatch` naming both.
+    public func check(model other: ModelIdentity) throws {
+        guard model.matches(other) else {
+            throw IndexError.modelMismatch(directory: directory.path, index: model.summary, requested: other.summary)
+        }
+    }
+
     /// The feature file's path.
     public var featurePath: String { Self.featurePath(directory: directory, dtype: dtype) }
 

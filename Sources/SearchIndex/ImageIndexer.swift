@@ -128,6 +128,26 @@ public final class ImageIndexer {
         return summary
     }
 
+    /// Adds images whose features were computed elsewhere (normalised, `paths.count × dimension` values), for
+    /// imports of feature files and for benchmarks over synthetic galleries. Records get size 0, no hash, no mtime,
+    /// and `width`/`height` as given. Committed in chunks of 65,536. Returns the new ids in order.
+    public func add(precomputed features: [Float], paths: [String], width: Int = 0, height: Int = 0) throws -> [Int64] {
+        let dimension = writer.dimension
+        guard features.count == paths.count * dimension else {
+            throw IndexError.invalidQuery(reason: "\(features.count) values for \(paths.count) paths of dimension \(dimension)")
+        }
+        var ids: [Int64] = []
+        for start in stride(from: 0, to: paths.count, by: 65_536) {
+            let end = min(start + 65_536, paths.count)
+            ids += try writer.commit((start..<end).map { row in
+                IndexWriter.Entry(pending: IndexWriter.PendingImage(id: nil, path: paths[row], size: 0, mtimeNanoseconds: 0,
+                                                                    contentHash: "", width: width, height: height),
+                                  feature: features[(row * dimension)..<((row + 1) * dimension)])
+            })
+        }
+        return ids
+    }
+
     /// Removes the images at `paths` (a folder removes everything under it; removed files need not exist any more).
     /// Returns how many records were removed.
     public func remove(paths: [String]) throws -> Int {

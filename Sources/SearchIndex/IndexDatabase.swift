@@ -166,4 +166,7 @@ enum MetaKey {
     static let annRows = "ann_rows"
     /// The tombstone count when the approximate index was built (more tombstones → rebuild).
     static let annTombstones = "ann_tombstones"
+    /// Recall@10 against exact search measured when the approximate index was last written, and its query count.
+    static let annRecall = "ann_recall"
+    static let annRecallQueries = "ann_recall_queries"
 }

@@ -44,11 +44,7 @@ struct IndexAddCommand: ParsableCommand {
 
     func run() throws {
         let config = try model.config()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let identity = try ImageIndexer.identity(visionModel: model.visionModel, textModel: model.textModel,
-                                                 configJSON: String(decoding: try encoder.encode(config), as: UTF8.self),
-                                                 checkpoint: try checkpoint.url())
+        let identity = try indexModelIdentity(model, config: config, checkpoint: checkpoint.url())
         let loaded = try CLIPModel.load(config: config, checkpoint: try checkpoint.url())
         let indexer = try ImageIndexer(directory: location.url, embedder: CLIPImageEmbedder(loaded), model: identity,
                                        dtype: fp16 ? .float16 : .float32)
@@ -83,6 +79,14 @@ struct IndexAddCommand: ParsableCommand {
         print(try jsonLine(total))
         if strict && !total.failed.isEmpty { throw ExitCode(3) }
     }
+}
+
+/// The identity an index records for the model flags: names, the merged config as sorted-key JSON, checkpoint hash.
+func indexModelIdentity(_ model: ModelOptions, config: ModelConfig, checkpoint: URL) throws -> ModelIdentity {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return try ImageIndexer.identity(visionModel: model.visionModel, textModel: model.textModel,
+                                     configJSON: String(decoding: try encoder.encode(config), as: UTF8.self), checkpoint: checkpoint)
 }
 
 /// Progress of `index add` on stderr: a redrawn bar on a terminal, a plain line every 10 s otherwise.

@@ -6,8 +6,9 @@ import SearchIndex
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Index a folder of images for search: add, remove, status, build-ann.",
-        subcommands: [IndexAddCommand.self, IndexRemoveCommand.self, IndexStatusCommand.self, IndexBuildANNCommand.self]
+        abstract: "Index a folder of images for search: add, remove, status, search, build-ann.",
+        subcommands: [IndexAddCommand.self, IndexRemoveCommand.self, IndexStatusCommand.self, IndexSearchCommand.self,
+                      IndexBuildANNCommand.self]
     )
 }
 
