@@ -108,9 +108,6 @@ public final class ExactTopKSearch {
                         largestRowNorm: Double, validColumns: Int, queries: Range<Int>) {
         let k = self.k, heaps = self.heaps, heapSizes = self.heapSizes, firstIndex = galleryCount
         let dimension = self.dimension, queryBase = self.queries.storage.pointer + self.queries.offset
-        // |fp32 dot − exact| ≤ γ_d Σ|q_i g_i| ≤ γ_d ‖q‖‖g‖ with γ_d ≈ d·2⁻²⁴; doubled, plus the rounding of the
-        // exact score to Float for the comparison, so no item that truly beats the heap's worst is filtered out.
-        let boundFactor = Double(dimension + 2) * 0x1p-23 * largestRowNorm
         let queryNorms = self.queryNorms
         Parallel.forRanges(queries.count, grain: max(1, 16_384 / validColumns)) { range in
             for row in range {
@@ -118,7 +115,8 @@ public final class ExactTopKSearch {
                 let queryVector = UnsafePointer(queryBase + query * dimension)
                 var heap = BoundedHeap(entries: heaps + query * k, capacity: k, count: heapSizes[query])
                 heap.offer(scores + row * width, count: validColumns, firstIndex: firstIndex,
-                           margin: Float(boundFactor * queryNorms[query])) { column in
+                           margin: Self.roundingMargin(dimension: dimension, queryNorm: queryNorms[query],
+                                                       largestRowNorm: largestRowNorm)) { column in
                     Self.exactScore(queryVector, galleryBase + column * dimension, dimension)
                 }
                 heapSizes[query] = heap.count
@@ -126,15 +124,22 @@ public final class ExactTopKSearch {
         }
     }
 
+    /// How far an fp32 GEMM score may lie from `exactScore`: |fp32 dot − exact| ≤ γ_d Σ|q_i g_i| ≤ γ_d ‖q‖‖g‖ with
+    /// γ_d ≈ d·2⁻²⁴; doubled, plus the rounding of an exact score to Float, so a filter on GEMM scores with this
+    /// margin never drops an item that truly beats the heap's worst.
+    public static func roundingMargin(dimension: Int, queryNorm: Double, largestRowNorm: Double) -> Float {
+        Float(Double(dimension + 2) * 0x1p-23 * queryNorm * largestRowNorm)
+    }
+
     /// The score the ranking uses: float products (exact in Double) summed in Double in index order, so equal
     /// vectors always score equally, whatever the BLAS kernel.
-    static func exactScore(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Double {
+    public static func exactScore(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Double {
         var sum = 0.0
         for i in 0..<count { sum += Double(a[i]) * Double(b[i]) }
         return sum
     }
 
-    private static func squaredNorm(_ a: UnsafePointer<Float>, _ count: Int) -> Double {
+    public static func squaredNorm(_ a: UnsafePointer<Float>, _ count: Int) -> Double {
         var sum = 0.0
         for i in 0..<count { sum += Double(a[i]) * Double(a[i]) }
         return sum
@@ -142,23 +147,28 @@ public final class ExactTopKSearch {
 }
 
 /// A gallery index with its score.
-struct HeapEntry {
-    var score: Double
-    var index: Int
+public struct HeapEntry: Sendable {
+    public var score: Double
+    public var index: Int
+
+    public init(score: Double, index: Int) {
+        self.score = score
+        self.index = index
+    }
 
     /// Ranking order of the reference's stable descending sort: higher score, then earlier gallery item.
-    func isBetter(than other: HeapEntry) -> Bool {
+    public func isBetter(than other: HeapEntry) -> Bool {
         score > other.score || (score == other.score && index < other.index)
     }
 }
 
 /// The k best entries seen so far in caller-owned memory, worst at the root.
-struct BoundedHeap {
-    let entries: UnsafeMutablePointer<HeapEntry>
-    let capacity: Int
-    private(set) var count: Int
+public struct BoundedHeap {
+    public let entries: UnsafeMutablePointer<HeapEntry>
+    public let capacity: Int
+    public private(set) var count: Int
 
-    init(entries: UnsafeMutablePointer<HeapEntry>, capacity: Int, count: Int) {
+    public init(entries: UnsafeMutablePointer<HeapEntry>, capacity: Int, count: Int) {
         self.entries = entries
         self.capacity = capacity
         self.count = count
@@ -167,7 +177,7 @@ struct BoundedHeap {
     /// Offers `count` consecutive gallery items starting at `firstIndex`, with their GEMM scores. Entries are ranked
     /// by `exactScore(column)`; it is computed only where the GEMM score is within `margin` (the GEMM's rounding
     /// bound) of the worst kept entry or above it. A later item never beats an equal score already kept.
-    mutating func offer(_ scores: UnsafePointer<Float>, count scoreCount: Int, firstIndex: Int, margin: Float,
+    public mutating func offer(_ scores: UnsafePointer<Float>, count scoreCount: Int, firstIndex: Int, margin: Float,
                         exactScore: (Int) -> Double) {
         var column = 0
         while column < scoreCount && count < capacity {
