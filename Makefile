@@ -53,6 +53,7 @@ hf-venv:
 
 hf-fixtures: build hf-venv
 	$(HF_VENV)/bin/python Scripts/fixtures/hf/gen_hf.py --cnclip $(CNCLIP)
+	$(HF_VENV)/bin/python Scripts/fixtures/hf/gen_onnx.py --cnclip $(CNCLIP)
 
 # Full-size random-weight ViT-B-16 + RoBERTa-base and RN50 + RBT3 against the reference (minutes; not in `make test`).
 parity-full: build reference-venv
