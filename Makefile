@@ -8,9 +8,11 @@ APT_PACKAGES := libopenblas-dev libopenblas0-pthread liblmdb-dev libjpeg62-turbo
 # Debian packages that make the reference (Chinese-CLIP on CPU PyTorch) for `make fixtures`.
 REFERENCE_APT_PACKAGES := python3-torch python3-torchvision python3-lmdb python3-tqdm python3-venv python3-pil
 REFERENCE_VENV ?= .venv-ref
+HF_VENV ?= .venv-hf
 CNCLIP := .build/release/cnclip
 
 .PHONY: deps build test test-kernels demo fixtures reference-venv parity-full clean
+.PHONY: hf-venv hf-fixtures
 
 deps:
 	@Scripts/install-deps.sh $(APT_PACKAGES)
@@ -42,6 +44,16 @@ fixtures: reference-venv
 		echo "== $$script" >&2; \
 		$(REFERENCE_VENV)/bin/python "$$script" || exit 1; \
 	done
+
+# Regenerates Tests/Fixtures/hf (and onnx) with transformers and onnxruntime; needs our binary for the
+# round trip through transformers. Never run by `make test`.
+hf-venv:
+	@Scripts/install-deps.sh $(REFERENCE_APT_PACKAGES)
+	@Scripts/fixtures/hf/make-hf-venv.sh $(HF_VENV)
+
+hf-fixtures: build hf-venv
+	$(HF_VENV)/bin/python Scripts/fixtures/hf/gen_hf.py --cnclip $(CNCLIP)
+	$(HF_VENV)/bin/python Scripts/fixtures/hf/gen_onnx.py --cnclip $(CNCLIP)
 
 # Full-size random-weight ViT-B-16 + RoBERTa-base and RN50 + RBT3 against the reference (minutes; not in `make test`).
 parity-full: build reference-venv

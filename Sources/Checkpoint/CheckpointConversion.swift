@@ -29,7 +29,14 @@ public enum CheckpointConversion {
     /// extension names. Returns the checkpoint written.
     @discardableResult
     public static func convert(_ input: URL, to output: URL, options: Options = Options()) throws -> Checkpoint {
-        var checkpoint = try Checkpoint.load(contentsOf: input)
+        try convert(Checkpoint.load(contentsOf: input), to: output, options: options)
+    }
+
+    /// Applies `options` to `checkpoint` and writes `output` atomically in the format its extension names.
+    /// Returns the checkpoint written.
+    @discardableResult
+    public static func convert(_ checkpoint: Checkpoint, to output: URL, options: Options = Options()) throws -> Checkpoint {
+        var checkpoint = checkpoint
         if options.stripOptimizer { checkpoint.optimizer = nil }
         switch options.precision {
         case .keep: break

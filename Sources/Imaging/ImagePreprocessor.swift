@@ -30,13 +30,31 @@ public struct ImagePreprocessor: Sendable {
     /// Per-channel standard deviation divided by after subtracting the mean.
     public static let std: [Float] = [0.26862954, 0.26130258, 0.27577711]
 
+    /// transformers' image-processor steps, when they replace the reference's transform (a Hugging Face model
+    /// directory's `preprocessor_config.json`); nil for the reference's transform.
+    public let settings: ImageProcessorSettings?
+
     /// A preprocessor for `resolution`×`resolution` inputs.
     public init(resolution: Int) {
         self.resolution = resolution
+        settings = nil
     }
 
-    /// The resized uint8 RGB pixels of a decoded image.
+    /// A preprocessor running transformers' steps `settings`, whose output must be `resolution`×`resolution`.
+    /// - Throws: `ImagingError.invalidSize` when the steps make another size, or sizes that vary with the input.
+    public init(settings: ImageProcessorSettings, resolution: Int) throws {
+        guard let size = settings.outputSize, size.width == resolution, size.height == resolution else {
+            let size = settings.outputSize
+            throw ImagingError.invalidSize(width: size?.width ?? -1, height: size?.height ?? -1)
+        }
+        self.resolution = resolution
+        self.settings = settings
+    }
+
+    /// The resized uint8 RGB pixels of a decoded image. With transformers' `settings` the image is always
+    /// converted to RGB first, as their processors do, whatever `order` says.
     public func resizedRGB(_ image: DecodedImage, order: ConversionOrder = .resizeThenConvert) throws -> RGBImage {
+        if let settings { return try settings.resizedRGB(image) }
         switch order {
         case .resizeThenConvert:
             return try image.resized(width: resolution, height: resolution).rgbImage
@@ -59,7 +77,8 @@ public struct ImagePreprocessor: Sendable {
     /// Preprocesses an already decoded image.
     public func preprocess(_ image: DecodedImage, order: ConversionOrder = .resizeThenConvert) throws -> PreprocessedImage {
         let pixels = try resizedRGB(image, order: order)
-        return PreprocessedImage(tensor: try Self.normalizedTensor(pixels), pixels: pixels, warnings: image.warnings)
+        let tensor = try settings?.normalizedTensor(pixels) ?? Self.normalizedTensor(pixels)
+        return PreprocessedImage(tensor: tensor, pixels: pixels, warnings: image.warnings)
     }
 
     /// torchvision's `ToTensor` then `Normalize` in fp32: CHW, `(v / 255 - mean[c]) / std[c]`.

@@ -27,9 +27,13 @@ public struct LoadedCLIP: Sendable {
 extension CLIPModel {
     /// Builds the model for `config` and loads `checkpoint` (`.pt` or `.safetensors`) strictly, as the reference's
     /// `create_model` does (a leading `module.` is stripped when the first key has it; `bert.pooler.*` is dropped).
+    /// When `checkpoint` is a directory it is read as a Hugging Face ChineseCLIP model (`HFModelDirectory`): its
+    /// `config.json` decides the architecture (`config` is not used), and its `vocab.txt` and
+    /// `preprocessor_config.json` the tokenizer and preprocessing.
     /// - Throws: `CheckpointError` naming the file, or every missing, unexpected and mis-shaped key.
     public static func load(config: ModelConfig, checkpoint url: URL,
                             precision: WeightPrecision = .exact) throws -> LoadedCLIP {
+        if HFModelDirectory.isDirectory(url) { return try HFModelDirectory.load(url, precision: precision) }
         let file = try Checkpoint.load(contentsOf: url)
         let model = try CLIPModel(config: config)
         do {

@@ -43,6 +43,8 @@ public enum TrainingCheckpoints {
     public static func resume(from path: String, model: CLIPModel, optimizer: AdamW, resetOptimizer: Bool,
                               log: TrainingLog) throws -> Resumed {
         log.info("=> begin to load checkpoint '\(path)'")
+        let url = URL(fileURLWithPath: path)
+        if HFModelDirectory.isDirectory(url) { return try resumeFromHuggingFace(url, model: model, resetOptimizer: resetOptimizer) }
         let checkpoint = try Checkpoint.load(contentsOf: URL(fileURLWithPath: path))
         guard let epoch = checkpoint.epoch, let step = checkpoint.step else {
             throw TrainerError.unusableCheckpoint(path: path, reason: "it has no \"epoch\"/\"step\" entries (not a training checkpoint)")
@@ -60,5 +62,17 @@ public enum TrainingCheckpoints {
             log.info("=> optimizer state is restored from the checkpoint")
         }
         return Resumed(epoch: epoch, step: step)
+    }
+
+    /// Finetuning from a Hugging Face ChineseCLIP directory: its weights (strictly, as any resume), at epoch 0, step 0;
+    /// it has no optimizer state, so `--reset-optimizer` is required.
+    private static func resumeFromHuggingFace(_ directory: URL, model: CLIPModel, resetOptimizer: Bool) throws -> Resumed {
+        guard resetOptimizer else {
+            throw TrainerError.unusableCheckpoint(path: directory.path, reason: "a Hugging Face model directory holds "
+                                                  + "no optimizer state (use --reset-optimizer)")
+        }
+        let (stateDict, _) = try HFModelDirectory.stateDict(at: directory, config: model.config)
+        try model.load(stateDict)
+        return Resumed(epoch: 0, step: 0)
     }
 }

@@ -13,6 +13,7 @@ struct CNClip: ParsableCommand {
             ModelsCommand.self,
             TokenizeCommand.self,
             ConvertCommand.self,
+            ExportONNXCommand.self,
             BuildLMDBCommand.self,
             ExtractFeaturesCommand.self,
             MakeTopKPredictionsCommand.self,

@@ -68,7 +68,7 @@ struct ExtractFeaturesCommand: ParsableCommand {
 
     func run() throws {
         printParams()
-        let config = try model.config()
+        let config = try model.config(checkpoint: checkpoint.resume)
         if let path = model.modelConfig {
             print("Loading model config from \(path)")
         } else {

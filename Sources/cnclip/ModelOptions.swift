@@ -19,11 +19,19 @@ struct ModelOptions: ParsableArguments {
         if let modelConfig { return try ModelRegistry.config(contentsOf: URL(fileURLWithPath: modelConfig)) }
         return try ModelRegistry.config(vision: visionModel, text: textModel)
     }
+
+    /// The merged config, unless `checkpoint` names a Hugging Face model directory: then its `config.json`'s.
+    func config(checkpoint: String?) throws -> ModelConfig {
+        if let checkpoint, HFModelDirectory.isDirectory(URL(fileURLWithPath: checkpoint)) {
+            return try HFModelDirectory.config(at: URL(fileURLWithPath: checkpoint))
+        }
+        return try config()
+    }
 }
 
 /// Options of commands that load a checkpoint.
 struct CheckpointOptions: ParsableArguments {
-    @Option(name: .long, help: "Checkpoint to load (.pt as the reference writes it, or .safetensors).")
+    @Option(name: .long, help: "Checkpoint to load (.pt as the reference writes it, or .safetensors), or a Hugging Face ChineseCLIP model directory (its config.json then decides the architecture).")
     var resume: String
 
     /// The checkpoint URL, checked to exist so the error names the path.

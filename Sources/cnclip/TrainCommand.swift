@@ -163,7 +163,7 @@ struct TrainCommand: ParsableCommand {
         parameters.kdLossWeight = kdLossWeight
         parameters.initSeed = initSeed
         try parameters.fillOptimizerDefaults()
-        let summary = try TrainingRun.start(parameters: parameters, config: model.config())
+        let summary = try TrainingRun.start(parameters: parameters, config: model.config(checkpoint: resume))
         print(summary.json)
     }
 }

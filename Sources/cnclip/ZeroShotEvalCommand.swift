@@ -61,7 +61,7 @@ struct ZeroShotEvalCommand: ParsableCommand {
 
     func run() throws {
         printParams()
-        let config = try model.config()
+        let config = try model.config(checkpoint: checkpoint.resume)
         print("Loading model config: " + (model.modelConfig ?? "\(model.visionModel)@\(model.textModel)"))
         print("Preparing zeroshot dataset.")
         print(config.imageResolution)
