@@ -4,6 +4,10 @@ import Foundation
 /// A faiss index (HNSW or IVF-Flat, inner product) whose ids are feature rows; through the CFaiss shim.
 final class ApproximateIndex: @unchecked Sendable {
     static let fileName = "ann.faiss"
+    /// HNSW efSearch: candidates kept while walking the graph.
+    static let hnswSearchBreadth = 128
+    /// IVF nprobe: inverted lists scanned per query.
+    static let ivfProbes = 32
 
     private let handle: OpaquePointer
     let kind: ANNKind
@@ -26,7 +30,7 @@ final class ApproximateIndex: @unchecked Sendable {
             }
         }
         let index = ApproximateIndex(handle: handle, kind: kind)
-        index.setBreadth(kind == .hnsw ? 128 : 16)
+        index.setBreadth(kind == .hnsw ? Self.hnswSearchBreadth : Self.ivfProbes)
         return index
     }
 
@@ -38,7 +42,7 @@ final class ApproximateIndex: @unchecked Sendable {
     static func read(path: String, kind: ANNKind) throws -> ApproximateIndex {
         let handle = try call { error, size in cfaiss_read(path, error, size) }
         let index = ApproximateIndex(handle: handle, kind: kind)
-        index.setBreadth(kind == .hnsw ? 128 : 16)
+        index.setBreadth(kind == .hnsw ? Self.hnswSearchBreadth : Self.ivfProbes)
         return index
     }
 
