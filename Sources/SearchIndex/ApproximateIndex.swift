@@ -25,7 +25,7 @@ final class ApproximateIndex: @unchecked Sendable {
     static func make(kind: ANNKind, dimension: Int, rows: Int) throws -> ApproximateIndex {
         let handle = try call { error, size -> OpaquePointer? in
             switch kind {
-            case .hnsw: return cfaiss_new_hnsw(Int32(dimension), 32, 80, error, size)
+            case .hnsw: return cfaiss_new_hnsw(Int32(dimension), 32, 40, error, size)
             case .ivf: return cfaiss_new_ivf_flat(Int32(dimension), Int32(ivfLists(rows: rows)), error, size)
             }
         }

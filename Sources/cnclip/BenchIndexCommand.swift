@@ -43,7 +43,7 @@ struct IndexBench: ParsableCommand {
         let work = URL(fileURLWithPath: workDirectory ?? NSTemporaryDirectory()).appendingPathComponent("cnclip-bench-index-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        print("threads: \(Parallel.threadCount), load average: \(loadAverage())")
+        emit("threads: \(Parallel.threadCount), load average: \(loadAverage())")
         if indexImages > 0 { try benchIndexing(work: work) }
         let sizes = rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }.sorted()
         if !sizes.isEmpty || annRows > 0 { try benchSearch(work: work.appendingPathComponent("gallery"), sizes: sizes) }
@@ -91,7 +91,7 @@ struct IndexBench: ParsableCommand {
             try? FileManager.default.removeItem(at: directory)
         }
         let encode = median(encodeRates), index = median(indexRates)
-        print(String(format: "indexing %@ (%d random %@ PNGs, batch %d): encode %.2f img/s, index add %.2f img/s, ratio %.1f%% (medians of %d alternating rounds)",
+        emit(String(format: "indexing %@ (%d random %@ PNGs, batch %d): encode %.2f img/s, index add %.2f img/s, ratio %.1f%% (medians of %d alternating rounds)",
                      model.visionModel, paths.count, "320x240", imageBatch, encode, index, 100 * index / encode, rounds))
     }
 
@@ -125,7 +125,7 @@ struct IndexBench: ParsableCommand {
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = try reader.search(batch: batch, k: 10, mode: .exact)
                 let batchSeconds = seconds(since: start)
-                print(String(format: "exact %7d × %d fp32: single query p50 %.2f ms, p99 %.2f ms; batch of %d: %.2f ms (%.1f queries/s)",
+                emit(String(format: "exact %7d × %d fp32: single query p50 %.2f ms, p99 %.2f ms; batch of %d: %.2f ms (%.1f queries/s)",
                              target, dimension, 1e3 * percentile(latencies, 0.5), 1e3 * percentile(latencies, 0.99), batch.count,
                              1e3 * batchSeconds, Double(batch.count) / batchSeconds))
             }
@@ -141,13 +141,13 @@ struct IndexBench: ParsableCommand {
                         _ = try reader.search(query, k: 10, mode: .approximate)
                         return seconds(since: start)
                     }
-                    print(String(format: "ann %@ %d × %d: build %.1f s, query p50 %.2f ms, p99 %.2f ms, recall@10 %.3f (random queries), %.3f (stored rows as queries)",
+                    emit(String(format: "ann %@ %d × %d: build %.1f s, query p50 %.2f ms, p99 %.2f ms, recall@10 %.3f (random queries), %.3f (stored rows as queries)",
                                  kind.rawValue, target, dimension, report.seconds, 1e3 * percentile(latencies, 0.5),
                                  1e3 * percentile(latencies, 0.99), recall, report.recallAt10))
                 }
             }
         }
-        print("peak resident memory: \(peakResidentMegabytes()) MB")
+        emit("peak resident memory: \(peakResidentMegabytes()) MB")
     }
 
     private func benchIdentity(dimension: Int) -> ModelIdentity {
@@ -175,6 +175,12 @@ private struct BenchRandom {
         for i in values.indices { values[i] /= norm }
         return values
     }
+}
+
+/// Prints a result line at once (stdout to a file is otherwise flushed only at exit).
+private func emit(_ line: String) {
+    print(line)
+    fflush(nil)
 }
 
 private func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
