@@ -192,7 +192,7 @@ final class Snapshot: @unchecked Sendable {
 
     static func load(directory: URL, database: IndexDatabase, dimension: Int, dtype: FeatureDType,
                      previous: Snapshot?) throws -> Snapshot {
-        let (rows, ids, meta) = try database.rowMap()
+        let (rows, ids, meta) = try database.rowMap(previous: previous.map { ($0.rowIds, $0.meta[MetaKey.generation] ?? "0") })
         let matrix = try FeatureMatrix(path: ImageIndex.featurePath(directory: directory, dtype: dtype), rows: rows,
                                        dimension: dimension, dtype: dtype)
         var ann: LoadedANN?
