@@ -12,7 +12,7 @@ HF_VENV ?= .venv-hf
 CNCLIP := .build/release/cnclip
 
 .PHONY: deps build test test-kernels demo fixtures reference-venv parity-full clean
-.PHONY: hf-venv hf-fixtures
+.PHONY: hf-venv hf-fixtures hf-parity-full
 
 deps:
 	@Scripts/install-deps.sh $(APT_PACKAGES)
@@ -54,6 +54,11 @@ hf-venv:
 hf-fixtures: build hf-venv
 	$(HF_VENV)/bin/python Scripts/fixtures/hf/gen_hf.py --cnclip $(CNCLIP)
 	$(HF_VENV)/bin/python Scripts/fixtures/hf/gen_onnx.py --cnclip $(CNCLIP)
+
+# Full-size ViT-B-16 Hugging Face directory: our features, the reference's load_from_name of our converted .pt,
+# and ONNX Runtime on our export, each against transformers (minutes, ~3 GB under TMPDIR; not in `make test`).
+hf-parity-full: build hf-venv reference-venv
+	Scripts/parity/hf_parity_full.sh $(CNCLIP) $(HF_VENV) $(REFERENCE_VENV) $${TMPDIR:-/tmp}/cnclip-hf-parity-full
 
 # Full-size random-weight ViT-B-16 + RoBERTa-base and RN50 + RBT3 against the reference (minutes; not in `make test`).
 parity-full: build reference-venv

@@ -36,7 +36,7 @@ public enum ONNXExport {
     public static let textFileName = "text.onnx"
 
     /// Exports `model` into `directory` (created if absent); each file is written atomically.
-    /// - Throws: `ONNXExportError` for a ModifiedResNet model (not exported yet) or an unwritable directory.
+    /// - Throws: `ONNXExportError` for an unwritable directory.
     @discardableResult
     public static func export(_ model: CLIPModel, to directory: URL, options: Options = Options()) throws -> Written {
         do {
@@ -61,7 +61,11 @@ public enum ONNXExport {
         let builder = ONNXGraphBuilder(halfWeights: halfWeights)
         let config = model.config
         let (input, output) = ("image", "image_features")
-        let features = try VisionTowerGraph.build(builder, model: model, input: input)
+        let features: String
+        switch config.vision {
+        case .transformer: features = try VisionTowerGraph.build(builder, model: model, input: input)
+        case .resnet: features = try ResNetGraph.build(builder, model: model, input: input)
+        }
         let side = config.imageResolution
         return modelProto(builder, name: "cnclip_vision", output: features, outputName: output,
                           inputs: [ONNXGraphBuilder.valueInfo(input, elemType: .float,

@@ -7,7 +7,7 @@ import Tensor
 enum VisionTowerGraph {
     static func build(_ g: ONNXGraphBuilder, model: CLIPModel, input: String) throws -> String {
         guard case let .transformer(layers) = model.config.vision, let patch = model.config.visionPatchSize else {
-            throw ONNXExportError.unsupportedModel("the RN50 (ModifiedResNet) vision tower is not exported yet")
+            throw ONNXExportError.unsupportedModel("not a ViT vision tower")
         }
         let weights = ExportWeights(tensors: Dictionary(model.stateEntries().map { ($0.name, $0.tensor) }) { a, _ in a })
         let width = model.config.visionWidth, heads = model.config.visionHeads

@@ -75,4 +75,21 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertGreaterThan(external, 10)
         XCTAssertEqual(end, data.count)
     }
+
+    /// The reference's tiny ModifiedResNet: ONNX Runtime's outputs of our vision.onnx equal our features, and
+    /// today's export is that file.
+    func testResNetVisionTower() throws {
+        let config = try ModelRegistry.config(contentsOf: Fixtures.url("models/tiny-rn-bert1.config.json"))
+        let model = try CLIPModel.load(config: config, checkpoint: Fixtures.url("models/tiny-rn-bert1.fp32.pt")).model
+        let expected = try Fixtures.tensors(fixture)
+        for batch in [1, 5] {
+            let count = batch * 3 * 64 * 64
+            let ramp = (0..<count).map { Float(($0 * 7919) % 1000) / 500 - 1 }
+            let features = try model.encodeImage(Tensor(shape: [batch, 3, 64, 64], data: ramp)).toArray()
+            let onnx = try XCTUnwrap(expected["rn_image_features_batch\(batch)"]).floats
+            XCTAssertLessThanOrEqual(maxAbsDifference(features, onnx), 1e-4, "batch \(batch)")
+        }
+        let proto = try ONNXExport.visionModel(model, halfWeights: false)
+        XCTAssertEqual(try proto.serializedData(), try Fixtures.data("onnx/rn-fp32/vision.onnx"))
+    }
 }
