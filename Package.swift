@@ -11,6 +11,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
         // System libraries from Debian (see Makefile `deps`).
@@ -47,8 +52,19 @@ let package = Package(
         // The demo's data preparation (Fashion-MNIST → the reference's dataset format) and report.
         .target(name: "Demo", dependencies: ["CPNG", "CCairo"]),
 
+        // The search service: HTTP routes, request batching, compatible surfaces, metrics, the web page.
+        .target(name: "SearchService", dependencies: [
+            "Models", "Imaging", "Tokenizer", "Tensor", "CJPEG",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
+        ], resources: [.copy("Resources/openapi.json"), .copy("Resources/web")]),
+
         .executableTarget(name: "cnclip", dependencies: [
             "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo",
+            "SearchService",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -63,6 +79,8 @@ let package = Package(
                                                         "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "Imaging", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
+        .testTarget(name: "SearchServiceTests", dependencies: ["SearchService", "Models", "Imaging", "Tensor", "Tokenizer",
+                                                            "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "Models", "Tensor", "Tokenizer", "TestSupport"]),
     ]
 )
