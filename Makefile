@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 # Debian packages the build, the tests and the demo need.
 APT_PACKAGES := libopenblas-dev libopenblas0-pthread liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
-                libgif-dev libcairo2-dev dataset-fashion-mnist
+                libgif-dev libcairo2-dev dataset-fashion-mnist libfaiss-dev libssl-dev libsqlite3-dev
 # The search service's browser test drives Debian's headless Chromium; Scripts/bench/serve.sh loads it with wrk.
 APT_PACKAGES += chromium wrk
 # Debian packages that make the reference (Chinese-CLIP on CPU PyTorch) for `make fixtures`.
@@ -12,7 +12,7 @@ REFERENCE_APT_PACKAGES := python3-torch python3-torchvision python3-lmdb python3
 REFERENCE_VENV ?= .venv-ref
 CNCLIP := .build/release/cnclip
 
-.PHONY: deps build test demo fixtures reference-venv parity-full clean
+.PHONY: deps build test demo fixtures reference-venv parity-full clean test-api-fuzz
 
 deps:
 	@Scripts/install-deps.sh $(APT_PACKAGES)
@@ -42,6 +42,10 @@ fixtures: reference-venv
 # Full-size random-weight ViT-B-16 + RoBERTa-base and RN50 + RBT3 against the reference (minutes; not in `make test`).
 parity-full: build reference-venv
 	$(REFERENCE_VENV)/bin/python Scripts/parity/parity_full.py $(CNCLIP) $${TMPDIR:-/tmp}/cnclip-parity-full
+
+# schemathesis (PyPI, venv .venv-fuzz) against a live `cnclip serve`'s /openapi.json: fails on any 5xx (minutes; not in `make test`).
+test-api-fuzz: build
+	CNCLIP=$(CNCLIP) Scripts/fuzz/api-fuzz.sh
 
 clean:
 	rm -rf .build

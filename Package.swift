@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries from Debian (see Makefile `deps`).
@@ -26,6 +27,11 @@ let package = Package(
         .systemLibrary(name: "CWebP", path: "Sources/CWebP", providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
+        // Debian's libfaiss-dev ships the C API's headers but not its library: a small C shim over the C++ API.
+        .target(name: "CFaiss", path: "Sources/CFaiss", cxxSettings: [.headerSearchPath("omp")],
+                linkerSettings: [.linkedLibrary("faiss"), .linkedLibrary("gomp"), .linkedLibrary("blas"),
+                                 .linkedLibrary("lapack"), .linkedLibrary("stdc++")]),
 
         // The engine and the model inputs.
         .target(name: "Tensor", dependencies: ["CBLAS"]),
@@ -49,12 +55,16 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["Dataset", "Tensor", "Layers", "Models", "Imaging", "Tokenizer"],
                 resources: [.copy("Resources/zeroshot_templates.json")]),
 
+        // The on-disk image index: SQLite metadata, the row-aligned feature file, exact and faiss search.
+        .target(name: "SearchIndex", dependencies: ["Retrieval", "Models", "Imaging", "Tensor", "Dataset", "CFaiss", "COpenSSL",
+                                                  .product(name: "GRDB", package: "GRDB.swift")]),
+
         // The demo's data preparation (Fashion-MNIST → the reference's dataset format) and report.
         .target(name: "Demo", dependencies: ["CPNG", "CCairo"]),
 
         // The search service: HTTP routes, request batching, compatible surfaces, metrics, the web page.
         .target(name: "SearchService", dependencies: [
-            "Models", "Imaging", "Tokenizer", "Tensor", "CJPEG",
+            "SearchIndex", "Models", "Imaging", "Tokenizer", "Tensor", "CJPEG",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -65,6 +75,7 @@ let package = Package(
         .executableTarget(name: "cnclip", dependencies: [
             "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo",
             "SearchService",
+            "SearchIndex",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -79,8 +90,10 @@ let package = Package(
                                                         "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "Imaging", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
-        .testTarget(name: "SearchServiceTests", dependencies: ["SearchService", "Models", "Imaging", "Tensor", "Tokenizer",
+        .testTarget(name: "SearchServiceTests", dependencies: ["SearchService", "SearchIndex", "Models", "Imaging", "Tensor", "Tokenizer",
                                                             "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SearchIndexTests", dependencies: ["SearchIndex", "Retrieval", "Models", "Tensor", "Dataset", "Imaging", "Tokenizer",
+                                                           "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "Models", "Tensor", "Tokenizer", "TestSupport"]),
     ]
 )

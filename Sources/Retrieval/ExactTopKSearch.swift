@@ -108,23 +108,28 @@ public final class ExactTopKSearch {
 }
 
 /// A gallery index with its score.
-struct HeapEntry {
-    var score: Float
-    var index: Int
+public struct HeapEntry: Sendable {
+    public var score: Float
+    public var index: Int
+
+    public init(score: Float, index: Int) {
+        self.score = score
+        self.index = index
+    }
 
     /// Ranking order of the reference's stable descending sort: higher score, then earlier gallery item.
-    func isBetter(than other: HeapEntry) -> Bool {
+    public func isBetter(than other: HeapEntry) -> Bool {
         score > other.score || (score == other.score && index < other.index)
     }
 }
 
 /// The k best entries seen so far in caller-owned memory, worst at the root.
-struct BoundedHeap {
-    let entries: UnsafeMutablePointer<HeapEntry>
-    let capacity: Int
-    private(set) var count: Int
+public struct BoundedHeap {
+    public let entries: UnsafeMutablePointer<HeapEntry>
+    public let capacity: Int
+    public private(set) var count: Int
 
-    init(entries: UnsafeMutablePointer<HeapEntry>, capacity: Int, count: Int) {
+    public init(entries: UnsafeMutablePointer<HeapEntry>, capacity: Int, count: Int) {
         self.entries = entries
         self.capacity = capacity
         self.count = count
@@ -132,7 +137,7 @@ struct BoundedHeap {
 
     /// Offers `count` scores of consecutive gallery items starting at `firstIndex`. A later item never beats an
     /// equal score already kept, so once full only a strictly higher score than the root's gets in.
-    mutating func offer(_ scores: UnsafePointer<Float>, count scoreCount: Int, firstIndex: Int) {
+    public mutating func offer(_ scores: UnsafePointer<Float>, count scoreCount: Int, firstIndex: Int) {
         var column = 0
         while column < scoreCount && count < capacity {
             push(HeapEntry(score: scores[column], index: firstIndex + column))

@@ -74,7 +74,9 @@ struct ClipRetrievalRoutes {
                 throw APIError.badRequest("num_images and num_result_ids must be within 1...\(state.configuration.maxK)")
             }
             let query = try await queryFeature(body)
-            var hits = try state.backend.search(query, k: candidates, threshold: nil, offset: 0)
+            var page = SearchParameters()
+            page.k = candidates
+            var hits = try await state.searches.search(query, page)
             if body.deduplicate ?? false { hits = try deduplicated(hits) }
             let base = Self.baseURL(of: request)
             let results = hits.prefix(count).map { hit in

@@ -5,7 +5,7 @@ import Tensor
 import Tokenizer
 
 /// The one model all requests share. Forward passes run one at a time on a dedicated serial queue (the engine
-/// already spreads one pass over all cores): text queries reach it in batches through `TextBatcher`, images one
+/// already spreads one pass over all cores): text queries reach it in batches through a `Batcher`, images one
 /// per pass through a bounded `AdmissionGate`, so a burst of uploads queues (or is refused) instead of piling up.
 public final class ModelEngine: Sendable {
     /// The model, its preprocessing and tokenizer.
@@ -16,7 +16,7 @@ public final class ModelEngine: Sendable {
     public var dimension: Int { loaded.model.config.embedDim }
 
     private let worker: ModelWorker
-    private let batcher: TextBatcher
+    private let batcher: Batcher<[Int], [Float]>
     private let imageGate: AdmissionGate
     private let metrics: ServiceMetrics
 
@@ -27,8 +27,9 @@ public final class ModelEngine: Sendable {
         let worker = ModelWorker(model: loaded.model)
         self.worker = worker
         self.imageGate = AdmissionGate(capacity: 1, maxWaiting: configuration.maxQueuedImages)
-        self.batcher = TextBatcher(window: .milliseconds(configuration.textBatchWindowMilliseconds),
-                                   maxBatch: configuration.maxTextBatch, metrics: metrics) { rows in
+        self.batcher = Batcher(window: .milliseconds(configuration.textBatchWindowMilliseconds),
+                               maxBatch: configuration.maxTextBatch,
+                               depth: { metrics.queueDepth(kind: "text").set(Double($0)) }) { rows in
             metrics.textBatchSize.record(Double(rows.count))
             let flat = try await worker.run { model in l2Normalize(try model.encodeText(rows)).output.toArray() }
             let width = flat.count / max(rows.count, 1)

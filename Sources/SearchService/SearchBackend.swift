@@ -57,10 +57,19 @@ public protocol SearchBackend: Sendable {
     func summary() throws -> IndexSummary
     /// The `k` best images for a unit-length `query` after skipping `offset`, best first, scores at least `threshold`.
     func search(_ query: [Float], k: Int, threshold: Float?, offset: Int) throws -> [ScoredImage]
+    /// `search` for several queries at once (one pass over the features for all of them).
+    func search(batch queries: [[Float]], k: Int, threshold: Float?, offset: Int) throws -> [[ScoredImage]]
     /// The image with `id`, or nil.
     func image(id: Int64) throws -> IndexedImage?
     /// The stored feature of `id`, or nil.
     func feature(id: Int64) throws -> [Float]?
     /// Picks up rows committed since the last look; returns the row count after.
     func reload() throws -> Int
+}
+
+extension SearchBackend {
+    /// One search per query, for backends without a batched search.
+    public func search(batch queries: [[Float]], k: Int, threshold: Float?, offset: Int) throws -> [[ScoredImage]] {
+        try queries.map { try search($0, k: k, threshold: threshold, offset: offset) }
+    }
 }

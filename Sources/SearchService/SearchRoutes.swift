@@ -83,7 +83,7 @@ struct SearchRoutes {
             try parameters.apply(k: upload.k, threshold: upload.threshold, offset: upload.offset,
                                  maxK: state.configuration.maxK)
             let feature = try await state.engine.embedImage(upload.image)
-            return try page(query: "image", feature, parameters)
+            return try await page(query: "image", feature, parameters)
         }
         routes.add(.get, "/api/search/similar/{id}") { request, context in
             let id = try context.parameters.require("id", as: Int64.self)
@@ -91,24 +91,23 @@ struct SearchRoutes {
             guard let feature = try state.backend.feature(id: id) else {
                 throw APIError.notFound("no image with id \(id) in the index")
             }
-            return try page(query: "similar", feature, parameters)
+            return try await page(query: "similar", feature, parameters)
         }
         routes.add(.post, "/api/search/embedding") { request, _ in
             let body = try await state.input.json(EmbeddingQuery.self, from: request)
             var parameters = try SearchParameters(query: request, maxK: state.configuration.maxK)
             try parameters.apply(k: body.k, threshold: body.threshold, offset: body.offset, maxK: state.configuration.maxK)
-            return try page(query: "embedding", try state.unitQuery(body.embedding), parameters)
+            return try await page(query: "embedding", try state.unitQuery(body.embedding), parameters)
         }
     }
 
     private func searchText(_ text: String, _ parameters: SearchParameters) async throws -> Response {
         let feature = try await state.embedTexts([text])[0]
-        return try page(query: "text", feature, parameters)
+        return try await page(query: "text", feature, parameters)
     }
 
-    private func page(query: String, _ feature: [Float], _ parameters: SearchParameters) throws -> Response {
-        let results = try state.backend.search(feature, k: parameters.k, threshold: parameters.threshold,
-                                               offset: parameters.offset)
+    private func page(query: String, _ feature: [Float], _ parameters: SearchParameters) async throws -> Response {
+        let results = try await state.searches.search(feature, parameters)
         let rows = try state.backend.summary().rows
         let next = results.count == parameters.k && parameters.offset + parameters.k < rows ? parameters.offset + parameters.k : nil
         return try JSONResponse.make(SearchResponse(query: query, k: parameters.k, offset: parameters.offset,

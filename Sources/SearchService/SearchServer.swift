@@ -40,8 +40,11 @@ public final class SearchServer: Sendable {
     /// bound port (useful with port 0).
     public func run(handleSignals: Bool = true, onStart: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let configuration = state.configuration
+        // Connections idle (no request, or a request head that stalls) for twice the request timeout are closed.
+        let idle = Int64(max(1, configuration.requestTimeout * 2) * 1000)
         let app = Application(
             router: routeTable.router,
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(idle))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                  serverName: "cnclip"),
             onServerRunning: { channel in onStart(channel.localAddress?.port ?? configuration.port) },

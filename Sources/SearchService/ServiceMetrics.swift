@@ -22,6 +22,7 @@ public final class ServiceMetrics: Sendable {
             buckets: [1, 2, 4, 8, 16, 32, 64])
         _ = queueDepth(kind: "text")
         _ = queueDepth(kind: "image")
+        _ = queueDepth(kind: "search")
     }
 
     /// Requests answered, by route template, method and status code.
@@ -40,11 +41,11 @@ public final class ServiceMetrics: Sendable {
             labels: [("route", route)], buckets: Self.latencyBuckets)
     }
 
-    /// Queries waiting for the model, by kind (`text`, `image`).
+    /// Queries waiting, by kind: `text` and `image` for the model, `search` for the index.
     func queueDepth(kind: String) -> Gauge {
         registry.makeGauge(
             descriptor: MetricNameDescriptor(namespace: "cnclip", metricName: "model_queue_depth", unitName: "",
-                                             helpText: "Queries waiting for the model"),
+                                             helpText: "Queries waiting for the model (text, image) or the index (search)"),
             labels: [("kind", kind)])
     }
 

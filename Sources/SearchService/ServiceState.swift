@@ -9,6 +9,7 @@ final class ServiceState: Sendable {
     let configuration: ServiceConfiguration
     let metrics: ServiceMetrics
     let input: RequestInput
+    let searches: SearchQueue
     let logger: Logger
 
     init(engine: ModelEngine, backend: any SearchBackend, configuration: ServiceConfiguration, metrics: ServiceMetrics,
@@ -18,6 +19,8 @@ final class ServiceState: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        self.searches = SearchQueue(backend: backend, window: .milliseconds(configuration.textBatchWindowMilliseconds),
+                                    maxBatch: configuration.maxTextBatch, metrics: metrics)
         self.input = RequestInput(maxBytes: configuration.maxUploadBytes, timeout: configuration.requestTimeout,
                                   maxPixels: configuration.maxPixels)
     }

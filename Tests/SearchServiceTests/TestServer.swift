@@ -16,7 +16,7 @@ final class TestServer: @unchecked Sendable {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
-    static func start(model: LoadedCLIP, backend: any SearchBackend,
+    static func start(model: LoadedCLIP, backend: any SearchBackend, contextLength: Int = 52,
                       configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> TestServer {
         var configuration = ServiceConfiguration()
         configuration.host = "127.0.0.1"
@@ -26,7 +26,8 @@ final class TestServer: @unchecked Sendable {
         configure(&configuration)
         var logger = Logger(label: "cnclip.serve.test")
         logger.logLevel = .critical   // stopping by cancellation logs an error by design
-        let server = SearchServer(model: model, backend: backend, configuration: configuration, logger: logger)
+        let server = SearchServer(model: model, contextLength: contextLength, backend: backend,
+                                  configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let task = Task { try await server.run(handleSignals: false) { continuation.yield($0) } }
         let port = await withTaskGroup(of: Int?.self) { group in
