@@ -5,8 +5,9 @@ SHELL := /bin/bash
 # Debian packages the build, the tests and the demo need.
 APT_PACKAGES := libopenblas-dev libopenblas0-pthread liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
                 libgif-dev libcairo2-dev dataset-fashion-mnist libfaiss-dev libssl-dev libsqlite3-dev
-# The search service's browser test drives Debian's headless Chromium; Scripts/bench/serve.sh loads it with wrk.
-APT_PACKAGES += chromium wrk
+# The search service's browser test drives Debian's headless Chromium (with a CJK font for the page's Chinese);
+# Scripts/bench/serve.sh loads the service with wrk.
+APT_PACKAGES += chromium fonts-wqy-microhei wrk
 # Debian packages that make the reference (Chinese-CLIP on CPU PyTorch) for `make fixtures`.
 REFERENCE_APT_PACKAGES := python3-torch python3-torchvision python3-lmdb python3-tqdm python3-venv python3-pil
 REFERENCE_VENV ?= .venv-ref

@@ -51,9 +51,10 @@ for rows in "${@:-10000 100000 1000000}"; do
     measure "text-c$CONNECTIONS" -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 30s -s "$HERE/serve_text.lua"
     measure image-c1 -t1 -c1 -d"$IMAGE_DURATION" --timeout 30s -s "$HERE/serve_image.lua"
     peak=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+    resident=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
     model_bytes=$(stat -c %s "$CHECKPOINT")
     feature_bytes=$(stat -c %s "$index"/features.f32)
-    echo "{\"bench\": \"memory\", \"rows\": $n, \"peak_rss_mb\": $((peak / 1024)), \"checkpoint_mb\": $((model_bytes / 1048576)), \"features_mb\": $((feature_bytes / 1048576)), \"over_model_plus_features_mb\": $(((peak * 1024 - model_bytes - feature_bytes) / 1048576))}"
+    echo "{\"bench\": \"memory\", \"rows\": $n, \"peak_rss_mb\": $((peak / 1024)), \"rss_after_mb\": $((resident / 1024)), \"checkpoint_mb\": $((model_bytes / 1048576)), \"features_mb\": $((feature_bytes / 1048576)), \"over_model_plus_features_mb\": $(((peak * 1024 - model_bytes - feature_bytes) / 1048576))}"
     kill $pid
     wait $pid 2> /dev/null || true
     trap - EXIT

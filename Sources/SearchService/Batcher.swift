@@ -1,8 +1,8 @@
 import Foundation
 
-/// Collects concurrent requests into one batched call: the first request waits up to `window` for others (or
-/// until `maxBatch` are queued), then all of them go through `process` together. Requests that arrive while a
-/// batch runs form the next one, so under load the batches grow by themselves. Used for text encoding (one
+/// Collects concurrent requests into one batched call: the first request waits up to `window` (possibly zero)
+/// for others, or until `maxBatch` are queued, then all of them go through `process` together. Requests that
+/// arrive while a batch runs form the next one, so under load the batches grow by themselves. Used for text encoding (one
 /// forward pass per batch) and for index searches (one GEMM over the features per batch).
 actor Batcher<Input: Sendable, Output: Sendable> {
     typealias Process = @Sendable ([Input]) async throws -> [Output]

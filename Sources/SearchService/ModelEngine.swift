@@ -7,13 +7,13 @@ import Tokenizer
 /// The one model all requests share. Forward passes run one at a time on a dedicated serial queue (the engine
 /// already spreads one pass over all cores): text queries reach it in batches through a `Batcher`, images one
 /// per pass through a bounded `AdmissionGate`, so a burst of uploads queues (or is refused) instead of piling up.
-public final class ModelEngine: Sendable {
+final class ModelEngine: Sendable {
     /// The model, its preprocessing and tokenizer.
-    public let loaded: LoadedCLIP
+    let loaded: LoadedCLIP
     /// Token context length used for every text (the reference's default 52).
-    public let contextLength: Int
+    let contextLength: Int
     /// The number of floats in one feature.
-    public var dimension: Int { loaded.model.config.embedDim }
+    var dimension: Int { loaded.model.config.embedDim }
 
     private let worker: ModelWorker
     private let batcher: Batcher<[Int], [Float]>
@@ -27,8 +27,8 @@ public final class ModelEngine: Sendable {
         let worker = ModelWorker(model: loaded.model)
         self.worker = worker
         self.imageGate = AdmissionGate(capacity: 1, maxWaiting: configuration.maxQueuedImages)
-        self.batcher = Batcher(window: .milliseconds(configuration.textBatchWindowMilliseconds),
-                               maxBatch: configuration.maxTextBatch,
+        self.batcher = Batcher(window: .milliseconds(configuration.batchWindowMilliseconds),
+                               maxBatch: configuration.maxBatch,
                                depth: { metrics.queueDepth(kind: "text").set(Double($0)) }) { rows in
             metrics.textBatchSize.record(Double(rows.count))
             let flat = try await worker.run { model in l2Normalize(try model.encodeText(rows)).output.toArray() }

@@ -49,13 +49,6 @@ struct SearchRoutes {
         let offset: Int?
     }
 
-    struct ImageQuery: Decodable {
-        let image: String
-        let k: Int?
-        let threshold: Float?
-        let offset: Int?
-    }
-
     struct EmbeddingQuery: Decodable {
         let embedding: [Float]
         let k: Int?

@@ -10,12 +10,14 @@ public struct ServiceConfiguration: Sendable {
     public var maxUploadBytes: Int = 20 * 1024 * 1024
     /// Largest image, in pixels, an upload may announce; larger ones get 413 before any pixel is decoded.
     public var maxPixels: Int = 40_000_000
-    /// Seconds a client has to send its whole body, and the most a request may wait for the model.
+    /// Seconds a client has to send its whole body (408 after); connections idle for twice as long are closed.
     public var requestTimeout: Double = 30
-    /// How long the text batcher waits for more queries once one is queued (milliseconds).
-    public var textBatchWindowMilliseconds: Int = 3
-    /// The most text queries encoded in one forward pass.
-    public var maxTextBatch: Int = 32
+    /// How long a batcher (text encoding, index search) waits for more queries once one is queued, in
+    /// milliseconds. 0 (the default) adds no latency: a batch starts at once, and queries that arrive while it
+    /// runs form the next batch, so batches grow with the load.
+    public var batchWindowMilliseconds: Int = 0
+    /// The most text queries in one forward pass, and the most queries in one index scan.
+    public var maxBatch: Int = 32
     /// The most image requests waiting for the model at once; more get 503 with Retry-After.
     public var maxQueuedImages: Int = 8
     /// Longest text accepted, in characters (checked before tokenising).

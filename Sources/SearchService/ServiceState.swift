@@ -19,8 +19,8 @@ final class ServiceState: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
-        self.searches = SearchQueue(backend: backend, window: .milliseconds(configuration.textBatchWindowMilliseconds),
-                                    maxBatch: configuration.maxTextBatch, metrics: metrics)
+        self.searches = SearchQueue(backend: backend, window: .milliseconds(configuration.batchWindowMilliseconds),
+                                    maxBatch: configuration.maxBatch, metrics: metrics)
         self.input = RequestInput(maxBytes: configuration.maxUploadBytes, timeout: configuration.requestTimeout,
                                   maxPixels: configuration.maxPixels)
     }

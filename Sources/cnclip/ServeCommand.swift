@@ -41,6 +41,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("context-length"), help: "Token context length for text queries.")
     var contextLength = 52
 
+    @Option(name: .customLong("batch-window-ms"),
+            help: "Milliseconds a text or search batch waits for more queries (0: start at once; batches still form under load).")
+    var batchWindow = 0
+
+    @Option(name: .customLong("max-batch"), help: "Most queries per text forward pass and per index scan.")
+    var maxBatch = 32
+
+    @Option(name: .customLong("buffer-cache-mb"),
+            help: "Megabytes of freed tensor buffers kept for reuse (CNCLIP_BUFFER_CACHE_MB, when set, wins).")
+    var bufferCacheMegabytes = 256
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be within 0...65535") }
         guard maxUploadBytes > 0, maxPixels > 0 else {
@@ -49,9 +60,14 @@ struct ServeCommand: AsyncParsableCommand {
         guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
         guard reloadInterval >= 0 else { throw ValidationError("--reload-interval must be ≥ 0") }
         guard (2...512).contains(contextLength) else { throw ValidationError("--context-length must be within 2...512") }
+        guard bufferCacheMegabytes >= 0 else { throw ValidationError("--buffer-cache-mb must be ≥ 0") }
+        guard batchWindow >= 0, maxBatch > 0 else { throw ValidationError("--batch-window-ms must be ≥ 0 and --max-batch positive") }
     }
 
     func run() async throws {
+        // A service holds the model for long: a smaller buffer cache than the engine's 1 GB default keeps it lean
+        // (read once, before the first tensor is made).
+        setenv("CNCLIP_BUFFER_CACHE_MB", String(bufferCacheMegabytes), 0)
         let config = try model.config()
         let index = try ImageIndex.open(directory: location.url, readOnly: true)
         let encoder = JSONEncoder()
@@ -71,6 +87,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxPixels = maxPixels
         configuration.requestTimeout = requestTimeout
         configuration.reloadInterval = reloadInterval
+        configuration.batchWindowMilliseconds = batchWindow
+        configuration.maxBatch = maxBatch
         configuration.modelLabel = "\(model.visionModel)@\(model.textModel)"
         configuration.indexName = location.url.standardizedFileURL.lastPathComponent
         let server = SearchServer(model: loaded, contextLength: contextLength, backend: IndexBackend(index),

@@ -168,7 +168,7 @@ final class APITests: XCTestCase {
 
     func testConcurrentTextQueriesShareForwardPasses() async throws {
         await server.stop()
-        server = try await TestServer.start(model: TestGallery.model, backend: backend) { $0.textBatchWindowMilliseconds = 50 }
+        server = try await TestServer.start(model: TestGallery.model, backend: backend) { $0.batchWindowMilliseconds = 50 }
         let texts = (0..<12).map { "第\($0)张图片里的风景" }
         let server = self.server!
         let replies = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
