@@ -5,6 +5,9 @@ SHELL := /bin/bash
 # Debian packages the build, the tests and the demo need.
 APT_PACKAGES := libopenblas-dev libopenblas0-pthread liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
                 libgif-dev libcairo2-dev dataset-fashion-mnist libfaiss-dev libssl-dev libsqlite3-dev
+# The search service's browser test drives Debian's headless Chromium (with a CJK font for the page's Chinese);
+# Scripts/bench/serve.sh loads the service with wrk.
+APT_PACKAGES += chromium fonts-wqy-microhei wrk
 # Debian packages that make the reference (Chinese-CLIP on CPU PyTorch) for `make fixtures`.
 REFERENCE_APT_PACKAGES := python3-torch python3-torchvision python3-lmdb python3-tqdm python3-venv python3-pil
 REFERENCE_VENV ?= .venv-ref
@@ -13,6 +16,7 @@ CNCLIP := .build/release/cnclip
 
 .PHONY: deps build test test-kernels demo fixtures reference-venv parity-full clean
 .PHONY: hf-venv hf-fixtures hf-parity-full
+.PHONY: test-api-fuzz
 
 deps:
 	@Scripts/install-deps.sh $(APT_PACKAGES)
@@ -63,6 +67,10 @@ hf-parity-full: build hf-venv reference-venv
 # Full-size random-weight ViT-B-16 + RoBERTa-base and RN50 + RBT3 against the reference (minutes; not in `make test`).
 parity-full: build reference-venv
 	$(REFERENCE_VENV)/bin/python Scripts/parity/parity_full.py $(CNCLIP) $${TMPDIR:-/tmp}/cnclip-parity-full
+
+# schemathesis (PyPI, venv .venv-fuzz) against a live `cnclip serve`'s /openapi.json: fails on any 5xx (minutes; not in `make test`).
+test-api-fuzz: build
+	CNCLIP=$(CNCLIP) Scripts/fuzz/api-fuzz.sh
 
 clean:
 	rm -rf .build

@@ -11,6 +11,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
@@ -62,9 +67,19 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["README.md"]),
         .target(name: "ONNXExport", dependencies: ["ONNXProto", "Models", "Tensor"]),
+        // The search service: HTTP routes, request batching, compatible surfaces, metrics, the web page.
+        .target(name: "SearchService", dependencies: [
+            "SearchIndex", "Models", "Imaging", "Tokenizer", "Tensor", "CJPEG",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
+        ], resources: [.copy("Resources/openapi.json"), .copy("Resources/web")]),
 
         .executableTarget(name: "cnclip", dependencies: [
             "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo",
+            "SearchService",
             "SearchIndex",
             "ONNXExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -81,6 +96,8 @@ let package = Package(
                                                         "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "Imaging", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
+        .testTarget(name: "SearchServiceTests", dependencies: ["SearchService", "SearchIndex", "Models", "Imaging", "Tensor", "Tokenizer",
+                                                            "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SearchIndexTests", dependencies: ["SearchIndex", "Retrieval", "Models", "Tensor", "Dataset", "Imaging", "Tokenizer",
                                                            "TestSupport"]),
         .testTarget(name: "HuggingFaceTests", dependencies: ["Models", "Checkpoint", "Imaging", "Tokenizer", "Tensor",

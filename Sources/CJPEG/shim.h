@@ -1,6 +1,7 @@
 // libjpeg-turbo (Debian libjpeg62-turbo-dev) plus one helper that wraps its setjmp/longjmp error handling,
 // which Swift cannot call directly.
 #include <stdio.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 #include <setjmp.h>
@@ -92,4 +93,41 @@ static inline int cnclip_jpeg_decode(const unsigned char *data, unsigned long si
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
     return err.truncated ? 2 : 0;
+}
+
+/// Encodes `width`×`height` interleaved RGB (components 3) or grey (components 1) pixels as a baseline JPEG at
+/// `quality` into a buffer libjpeg allocates (`*out`, `*outSize`; free it with `free`). Returns 0 on success,
+/// 1 on a libjpeg error (`message` holds its text, JMSG_LENGTH_MAX bytes).
+static inline int cnclip_jpeg_encode(const unsigned char *pixels, int width, int height, int components, int quality,
+                                     unsigned char **out, unsigned long *outSize, char *message) {
+    struct jpeg_compress_struct cinfo;
+    cnclip_jpeg_error_mgr err;
+    memset(&err, 0, sizeof err);
+    cinfo.err = jpeg_std_error(&err.base);
+    err.base.error_exit = cnclip_jpeg_error_exit;
+    *out = NULL;
+    *outSize = 0;
+    if (setjmp(err.jump)) {
+        strncpy(message, err.message, JMSG_LENGTH_MAX - 1);
+        message[JMSG_LENGTH_MAX - 1] = 0;
+        jpeg_destroy_compress(&cinfo);
+        return 1;
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_mem_dest(&cinfo, out, outSize);
+    cinfo.image_width = (JDIMENSION)width;
+    cinfo.image_height = (JDIMENSION)height;
+    cinfo.input_components = components;
+    cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    size_t stride = (size_t)width * (size_t)components;
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(pixels + stride * cinfo.next_scanline);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    return 0;
 }

@@ -7,7 +7,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure GEMM, kernels, the towers, a training step and top-k search (tables, or JSON lines with --json).",
-        subcommands: [GemmBench.self, KernelsBench.self, EncodeBench.self, TrainBench.self, TopKBench.self, IndexBench.self]
+        subcommands: [GemmBench.self, KernelsBench.self, EncodeBench.self, TrainBench.self, TopKBench.self, IndexBench.self,
+                      ServeGalleryBench.self]
     )
 }
 

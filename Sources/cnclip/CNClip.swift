@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `cnclip`: Chinese-CLIP in Swift. Subcommands are named after the reference's scripts.
 @main
-struct CNClip: ParsableCommand {
+struct CNClip: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cnclip",
         abstract: "Chinese-CLIP image–text features, retrieval, zero-shot classification and finetuning on the CPU.",
@@ -27,6 +27,7 @@ struct CNClip: ParsableCommand {
             PlotLogCommand.self,
             BenchCommand.self,
             IndexCommand.self,
+            ServeCommand.self,
             TrainStepDumpCommand.self,
         ]
     )
