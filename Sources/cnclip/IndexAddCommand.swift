@@ -43,7 +43,7 @@ struct IndexAddCommand: ParsableCommand {
     }
 
     func run() throws {
-        let config = try model.config()
+        let config = try model.config(checkpoint: checkpoint.resume)
         let identity = try indexModelIdentity(model, config: config, checkpoint: checkpoint.url())
         let loaded = try CLIPModel.load(config: config, checkpoint: try checkpoint.url())
         let indexer = try ImageIndexer(directory: location.url, embedder: CLIPImageEmbedder(loaded), model: identity,
@@ -86,7 +86,9 @@ func indexModelIdentity(_ model: ModelOptions, config: ModelConfig, checkpoint: 
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     return try ImageIndexer.identity(visionModel: model.visionModel, textModel: model.textModel,
-                                     configJSON: String(decoding: try encoder.encode(config), as: UTF8.self), checkpoint: checkpoint)
+                                     configJSON: String(decoding: try encoder.encode(config), as: UTF8.self),
+                                     checkpoint: HFModelDirectory.isDirectory(checkpoint)
+                                         ? try HFModelDirectory.weightsFile(in: checkpoint) : checkpoint)
 }
 
 /// Progress of `index add` on stderr: a redrawn bar on a terminal, a plain line every 10 s otherwise.

@@ -42,7 +42,7 @@ struct IndexSearchCommand: ParsableCommand {
 
     func run() throws {
         let index = try ImageIndex.open(directory: location.url, readOnly: true)
-        let config = try model.config()
+        let config = try model.config(checkpoint: checkpoint.resume)
         try index.check(model: try indexModelIdentity(model, config: config, checkpoint: checkpoint.url()))
         let loaded = try CLIPModel.load(config: config, checkpoint: checkpoint.url())
         let query: Tensor

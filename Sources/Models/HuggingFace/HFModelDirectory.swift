@@ -80,15 +80,24 @@ public enum HFModelDirectory {
         return (StateDict(result), source)
     }
 
-    /// Every tensor of the directory's weight files by transformers name, with the file it came from.
-    static func readWeights(_ directory: URL) throws -> ([String: (file: String, tensor: StoredTensor)], source: String) {
+    /// The directory's weight file (for sharded weights, the index) in `weightFiles` order: what identifies the
+    /// weights, e.g. for hashing.
+    /// - Throws: `ModelError.incompatibleCheckpoint` naming the directory when none is present.
+    public static func weightsFile(in directory: URL) throws -> URL {
         let fileManager = FileManager.default
         guard let name = weightFiles.first(where: { fileManager.fileExists(atPath: directory.appendingPathComponent($0).path) })
         else {
             throw ModelError.incompatibleCheckpoint(path: directory.path, reason: "no weights: none of "
                                                     + weightFiles.joined(separator: ", ") + " is present")
         }
-        let url = directory.appendingPathComponent(name)
+        return directory.appendingPathComponent(name)
+    }
+
+    /// Every tensor of the directory's weight files by transformers name, with the file it came from.
+    static func readWeights(_ directory: URL) throws -> ([String: (file: String, tensor: StoredTensor)], source: String) {
+        let fileManager = FileManager.default
+        let url = try weightsFile(in: directory)
+        let name = url.lastPathComponent
         guard name.hasSuffix(".index.json") else {
             let file = try Checkpoint.load(contentsOf: url)
             return (Dictionary(file.stateDict.entries.map { ($0.key, (url.path, $0.tensor)) }) { first, _ in first }, url.path)
