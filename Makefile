@@ -13,7 +13,7 @@ REFERENCE_APT_PACKAGES := python3-torch python3-torchvision python3-lmdb python3
 REFERENCE_VENV ?= .venv-ref
 CNCLIP := .build/release/cnclip
 
-.PHONY: deps build test demo fixtures reference-venv parity-full clean test-api-fuzz
+.PHONY: deps build test test-kernels demo fixtures reference-venv parity-full clean test-api-fuzz
 
 deps:
 	@Scripts/install-deps.sh $(APT_PACKAGES)
@@ -24,6 +24,12 @@ build: deps
 test: deps
 	swift build -c release --build-tests
 	swift test -c release --skip-build
+	Scripts/test-kernels.sh
+
+# The numeric suites again under every OpenBLAS kernel this CPU can run (also the last step of `make test`).
+test-kernels: deps
+	swift build -c release --build-tests
+	Scripts/test-kernels.sh
 
 # Trains a small Chinese CLIP from scratch on Fashion-MNIST and evaluates it (results table + .build/demo/demo.html).
 demo: build

@@ -7,6 +7,8 @@
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/index_io.h>
 
+#include <omp.h>
+
 #include <cstdio>
 #include <cstring>
 #include <cerrno>
@@ -106,7 +108,13 @@ void cfaiss_set_search_breadth(cfaiss_index *index, int breadth) {
 
 int cfaiss_search(const cfaiss_index *index, int64_t count, const float *queries, int64_t k, float *scores,
                   int64_t *ids, char *error, size_t error_size) {
-    return guarded(error, error_size, [&] { index->index->search(count, queries, k, scores, ids); });
+    // A few queries run on the calling thread: an OpenMP team per call costs more than it saves (measured: HNSW
+    // over 10k rows, one query, 0.6 ms alone against 40 ms with a 2-thread team on a busy 2-core machine).
+    const int threads = omp_get_max_threads();
+    if (count < 16) omp_set_num_threads(1);
+    int status = guarded(error, error_size, [&] { index->index->search(count, queries, k, scores, ids); });
+    if (count < 16) omp_set_num_threads(threads);
+    return status;
 }
 
 int cfaiss_write(const cfaiss_index *index, const char *path, char *error, size_t error_size) {

@@ -4,6 +4,10 @@ import Foundation
 /// A faiss index (HNSW or IVF-Flat, inner product) whose ids are feature rows; through the CFaiss shim.
 final class ApproximateIndex: @unchecked Sendable {
     static let fileName = "ann.faiss"
+    /// HNSW efSearch: candidates kept while walking the graph.
+    static let hnswSearchBreadth = 128
+    /// IVF nprobe: inverted lists scanned per query.
+    static let ivfProbes = 32
 
     private let handle: OpaquePointer
     let kind: ANNKind
@@ -21,12 +25,12 @@ final class ApproximateIndex: @unchecked Sendable {
     static func make(kind: ANNKind, dimension: Int, rows: Int) throws -> ApproximateIndex {
         let handle = try call { error, size -> OpaquePointer? in
             switch kind {
-            case .hnsw: return cfaiss_new_hnsw(Int32(dimension), 32, 80, error, size)
+            case .hnsw: return cfaiss_new_hnsw(Int32(dimension), 32, 40, error, size)
             case .ivf: return cfaiss_new_ivf_flat(Int32(dimension), Int32(ivfLists(rows: rows)), error, size)
             }
         }
         let index = ApproximateIndex(handle: handle, kind: kind)
-        index.setBreadth(kind == .hnsw ? 128 : 16)
+        index.setBreadth(kind == .hnsw ? Self.hnswSearchBreadth : Self.ivfProbes)
         return index
     }
 
@@ -38,7 +42,7 @@ final class ApproximateIndex: @unchecked Sendable {
     static func read(path: String, kind: ANNKind) throws -> ApproximateIndex {
         let handle = try call { error, size in cfaiss_read(path, error, size) }
         let index = ApproximateIndex(handle: handle, kind: kind)
-        index.setBreadth(kind == .hnsw ? 128 : 16)
+        index.setBreadth(kind == .hnsw ? Self.hnswSearchBreadth : Self.ivfProbes)
         return index
     }
 

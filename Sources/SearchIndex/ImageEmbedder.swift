@@ -22,6 +22,12 @@ public struct CLIPImageEmbedder: ImageEmbedder {
         preprocessor = loaded.preprocessor
     }
 
+    /// A model without its loading result (random weights in benchmarks): the standard preprocessing at its resolution.
+    public init(model: CLIPModel) {
+        self.model = model
+        preprocessor = ImagePreprocessor(resolution: model.config.imageResolution)
+    }
+
     public var dimension: Int { model.config.embedDim }
 
     public func embed(_ images: Tensor) throws -> [Float] {

@@ -192,7 +192,7 @@ final class Snapshot: @unchecked Sendable {
 
     static func load(directory: URL, database: IndexDatabase, dimension: Int, dtype: FeatureDType,
                      previous: Snapshot?) throws -> Snapshot {
-        let (rows, ids, meta) = try database.rowMap()
+        let (rows, ids, meta) = try database.rowMap(previous: previous.map { ($0.rowIds, $0.meta[MetaKey.generation] ?? "0") })
         let matrix = try FeatureMatrix(path: ImageIndex.featurePath(directory: directory, dtype: dtype), rows: rows,
                                        dimension: dimension, dtype: dtype)
         var ann: LoadedANN?
@@ -219,7 +219,7 @@ final class Snapshot: @unchecked Sendable {
         if mode == .approximate && ann == nil { throw IndexError.ann(reason: "no approximate index is built (index build-ann)") }
         guard mode != .exact, let ann else {
             return ExactScan.topRows(queries: flat, queryCount: queries.count, matrix: matrix, rowIds: rowIds,
-                                     range: 0..<rows, n: n).map { $0.map { ($0.index, $0.score) } }
+                                     range: 0..<rows, n: n).map { $0.map { ($0.index, Float($0.score)) } }
         }
         // Rows past the approximate index's coverage are scanned exactly and merged in.
         let tombstones = rowIds.prefix(ann.rows).reduce(0) { $0 + ($1 < 0 ? 1 : 0) }
@@ -230,7 +230,7 @@ final class Snapshot: @unchecked Sendable {
                                      range: ann.rows..<rows, n: n)
         return queries.indices.map { query in
             var seen = Set<Int>()
-            let merged = (found[query] + tail[query].map { ($0.index, $0.score) })
+            let merged = (found[query] + tail[query].map { ($0.index, Float($0.score)) })
                 .filter { $0.row < rows && rowIds[$0.row] >= 0 && seen.insert($0.row).inserted }
                 .sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
             return Array(merged.prefix(n))

@@ -127,14 +127,23 @@ final class IndexDatabase: @unchecked Sendable {
         }
     }
 
-    /// The committed row count and, for every row, its image id (-1 for a tombstone), read in one snapshot.
-    func rowMap() throws -> (rows: Int, ids: [Int64], meta: [String: String]) {
+    /// The committed row count and, for every row, its image id (-1 for a tombstone), read in one snapshot. With
+    /// `previous` ids from the same `generation` (no row has died since), only rows past them are read.
+    func rowMap(previous: (ids: [Int64], generation: String)?) throws -> (rows: Int, ids: [Int64], meta: [String: String]) {
         try wrap {
             try pool.read { db in
                 let meta = try Self.meta(db)
                 let rows = Int(meta[MetaKey.rows] ?? "0") ?? 0
-                var ids = [Int64](repeating: -1, count: rows)
-                let cursor = try Row.fetchCursor(db, sql: "SELECT row, id FROM images")
+                var ids: [Int64]
+                var first = 0
+                if let previous, previous.generation == meta[MetaKey.generation] ?? "0", previous.ids.count <= rows {
+                    ids = previous.ids + [Int64](repeating: -1, count: rows - previous.ids.count)
+                    first = previous.ids.count
+                } else {
+                    ids = [Int64](repeating: -1, count: rows)
+                }
+                guard first < rows else { return (rows, ids, meta) }
+                let cursor = try Row.fetchCursor(db, sql: "SELECT row, id FROM images WHERE row >= ?", arguments: [first])
                 while let row = try cursor.next() {
                     let index = Int(row[0] as Int64)
                     if index >= 0 && index < rows { ids[index] = row[1] }
@@ -142,6 +151,12 @@ final class IndexDatabase: @unchecked Sendable {
                 return (rows, ids, meta)
             }
         }
+    }
+
+    /// Marks, inside a write transaction, that rows died (removal or re-embedding), so readers re-read every row.
+    static func bumpGeneration(in db: Database) throws {
+        let current = Int(try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [MetaKey.generation]) ?? "0") ?? 0
+        try setMeta([MetaKey.generation: String(current + 1)], in: db)
     }
 
     func liveCount() throws -> Int {
@@ -161,6 +176,8 @@ enum MetaKey {
     static let dtype = "dtype"
     /// Feature rows committed (live and tombstoned).
     static let rows = "rows"
+    /// Counts the commits in which rows died; unchanged, a reader extends its row map instead of re-reading it.
+    static let generation = "generation"
     static let annKind = "ann_kind"
     /// Rows [0, ann_rows) are in the approximate index.
     static let annRows = "ann_rows"

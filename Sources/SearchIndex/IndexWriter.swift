@@ -110,6 +110,7 @@ final class IndexWriter {
         let ids: [Int64] = try database.wrap {
             try database.pool.write { db in
                 var ids: [Int64] = []
+                var moved = false
                 for (offset, full) in entries.enumerated() {
                     let entry = full.pending
                     let arguments: StatementArguments = [Int64(first + offset), entry.path, entry.size, entry.mtimeNanoseconds,
@@ -124,6 +125,7 @@ final class IndexWriter {
                             UPDATE images SET row = ?, path = ?, size = ?, mtime_ns = ?, hash = ?, width = ?, height = ?,
                             added_at = ? WHERE id = ?
                             """, arguments: arguments + [id])
+                        moved = true
                         ids.append(id)
                     } else {
                         if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM images WHERE path = ?", arguments: [entry.path]) {
@@ -132,6 +134,7 @@ final class IndexWriter {
                                 UPDATE images SET row = ?, path = ?, size = ?, mtime_ns = ?, hash = ?, width = ?, height = ?,
                                 added_at = ? WHERE id = ?
                                 """, arguments: arguments + [existing])
+                            moved = true
                             ids.append(existing)
                             continue
                         }
@@ -143,6 +146,7 @@ final class IndexWriter {
                     }
                 }
                 try IndexDatabase.setMeta([MetaKey.rows: String(newRows)], in: db)
+                if moved { try IndexDatabase.bumpGeneration(in: db) }
                 return ids
             }
         }
@@ -170,6 +174,7 @@ final class IndexWriter {
                     try db.execute(sql: "DELETE FROM images WHERE id = ?", arguments: [id])
                     removed += db.changesCount
                 }
+                if removed > 0 { try IndexDatabase.bumpGeneration(in: db) }
                 return removed
             }
         }

@@ -5,11 +5,11 @@ import XCTest
 /// faiss HNSW and IVF-Flat over random unit vectors: recall@10 against exact search, incremental adds, rebuild on removal.
 final class ApproximateSearchTests: XCTestCase {
     private func check(kind: ANNKind, minimumRecall: Double) throws {
-        let dimension = 32, rows = 4_000
+        let dimension = 32, rows = 2_500
         let directory = try SearchFixture.temporaryDirectory("ann-\(kind.rawValue)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let features = randomUnitVectors(count: rows + 500, dimension: dimension, seed: 11)
-        let paths = (0..<(rows + 500)).map { "/ann/\($0)" }
+        let features = randomUnitVectors(count: rows + 300, dimension: dimension, seed: 11)
+        let paths = (0..<(rows + 300)).map { "/ann/\($0)" }
         let indexer = try ImageIndexer(directory: directory, embedder: DimensionOnlyEmbedder(dimension: dimension),
                                        model: syntheticIdentity())
         _ = try indexer.add(precomputed: Array(features[0..<(rows * dimension)]), paths: Array(paths[0..<rows]))
@@ -34,14 +34,14 @@ final class ApproximateSearchTests: XCTestCase {
         // ...and an update adds only them.
         let options = { () -> ImageIndexer.Options in var o = ImageIndexer.Options(); o.ann = kind; return o }()
         let updated = try indexer.add(paths: [], options: options).ann
-        XCTAssertEqual(updated?.added, 500)
+        XCTAssertEqual(updated?.added, 300)
         XCTAssertEqual(updated?.rebuilt, false)
-        XCTAssertEqual(updated?.rows, rows + 500)
+        XCTAssertEqual(updated?.rows, rows + 300)
 
         // Removal rebuilds, and a removed image is never returned.
         XCTAssertEqual(try indexer.remove(paths: [paths[rows + 3]]), 1)
         try index.reload()
-        XCTAssertEqual(index.info.ann?.rows, rows + 500)
+        XCTAssertEqual(index.info.ann?.rows, rows + 300)
         let hits = try index.search(probe, k: 10, mode: .approximate)
         XCTAssertFalse(hits.contains { $0.id == extraIds[3] })
         XCTAssertEqual(hits.count, 10)

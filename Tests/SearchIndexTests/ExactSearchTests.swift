@@ -93,7 +93,7 @@ final class ExactSearchTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let indexer = try ImageIndexer(directory: directory, embedder: DimensionOnlyEmbedder(dimension: 8), model: syntheticIdentity())
         let features = randomUnitVectors(count: 20, dimension: 8, seed: 3)
-        _ = try indexer.add(precomputed: Array(features[0..<80]), paths: (0..<10).map { "/r/\($0)" })
+        let firstIds = try indexer.add(precomputed: Array(features[0..<80]), paths: (0..<10).map { "/r/\($0)" })
         let reader = try ImageIndex.open(directory: directory, readOnly: true)
         XCTAssertEqual(reader.info.count, 10)
         let ids = try indexer.add(precomputed: Array(features[80...]), paths: (10..<20).map { "/r/\($0)" })
@@ -102,5 +102,13 @@ final class ExactSearchTests: XCTestCase {
         XCTAssertEqual(reader.info.count, 20)
         // The new rows are searchable: each one is its own best match.
         XCTAssertEqual(try reader.search(Array(features[(15 * 8)..<(16 * 8)]), k: 1).first?.id, ids[5])
+        // A removal after that reload is seen by the next one (the row map is read again, not extended).
+        XCTAssertEqual(try indexer.remove(paths: ["/r/15"]), 1)
+        let more = try indexer.add(precomputed: Array(features[0..<8]), paths: ["/r/again"])
+        try reader.reload()
+        XCTAssertEqual(reader.info.count, 20)
+        XCTAssertEqual(reader.info.rows, 21)
+        XCTAssertNotEqual(try reader.search(Array(features[(15 * 8)..<(16 * 8)]), k: 1).first?.id, ids[5])
+        XCTAssertEqual(Set(try reader.search(Array(features[0..<8]), k: 2).map(\.id)), Set([more[0], firstIds[0]]))
     }
 }
