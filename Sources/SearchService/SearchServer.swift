@@ -26,6 +26,12 @@ public final class SearchServer: Sendable {
         state = ServiceState(engine: engine, backend: backend, configuration: configuration, metrics: metrics, logger: logger)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
+        if let origin = configuration.corsOrigin {
+            // clip_back.py answers every origin (flask_cors `CORS(app)`); here only the one asked for.
+            router.add(middleware: CORSMiddleware(allowOrigin: origin == "*" ? .all : .custom(origin),
+                                                  allowHeaders: [.accept, .contentType, .origin],
+                                                  allowMethods: [.get, .post, .head, .options]))
+        }
         routeTable = RouteTable(router: router)
         SystemRoutes(state: state).register(routeTable)
         SearchRoutes(state: state).register(routeTable)

@@ -28,6 +28,9 @@ public struct ServiceConfiguration: Sendable {
     public var indexName: String = "images"
     /// How the loaded model is named in `/api/info` and the page (`vision@text`).
     public var modelLabel: String = "model"
+    /// The origin whose pages may call the service from a browser (CORS), e.g. where clip-retrieval's front-end
+    /// is served from; `*` allows any. nil (the default): no CORS headers, so other sites cannot read it.
+    public var corsOrigin: String?
     /// Largest `k` (results per page) a search may ask for.
     public var maxK: Int = 1000
 

@@ -48,6 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-batch"), help: "Most queries per text forward pass and per index scan.")
     var maxBatch = 32
 
+    @Option(name: .customLong("cors-origin"),
+            help: "The origin whose pages may call the service from a browser (* for any), e.g. where clip-retrieval's front-end is served.")
+    var corsOrigin: String?
+
     @Option(name: .customLong("buffer-cache-mb"),
             help: "Megabytes of freed tensor buffers kept for reuse (CNCLIP_BUFFER_CACHE_MB, when set, wins).")
     var bufferCacheMegabytes = 256
@@ -89,6 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.reloadInterval = reloadInterval
         configuration.batchWindowMilliseconds = batchWindow
         configuration.maxBatch = maxBatch
+        configuration.corsOrigin = corsOrigin
         configuration.modelLabel = "\(model.visionModel)@\(model.textModel)"
         configuration.indexName = location.url.standardizedFileURL.lastPathComponent
         let server = SearchServer(model: loaded, contextLength: contextLength, backend: IndexBackend(index),

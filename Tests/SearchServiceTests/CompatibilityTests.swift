@@ -133,4 +133,25 @@ final class CompatibilityTests: XCTestCase {
                                                                   .text("text", "a")]), 422)
         expect(try await server.postMultipart("/predict", [entries("visual"), .file("image", "r", Data("nope".utf8))]), 415)
     }
+
+    /// clip-retrieval's front-end runs on another origin: with `--cors-origin` its browser preflight and requests
+    /// are allowed; without it no CORS header is sent, and another origin is not named.
+    func testCORSOnlyForTheOriginsGiven() async throws {
+        let origin = "https://rom1504.github.io"
+        let plain = try await server.request("POST", "/knn-service", body: Data(#"{"text": "猫"}"#.utf8),
+                                             contentType: "application/json", headers: ["Origin": origin])
+        XCTAssertNil(plain.headers["access-control-allow-origin"])
+        await server.stop()
+        server = try await TestServer.start(model: TestGallery.model, backend: backend) { $0.corsOrigin = origin }
+        let preflight = try await server.request("OPTIONS", "/knn-service", headers: [
+            "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"])
+        XCTAssertLessThan(preflight.status, 300, preflight.text)
+        XCTAssertEqual(preflight.headers["access-control-allow-origin"], origin)
+        let allowed = try await server.request("POST", "/knn-service", body: Data(#"{"text": "猫"}"#.utf8),
+                                               contentType: "application/json", headers: ["Origin": origin])
+        expect(allowed, 200)
+        XCTAssertEqual(allowed.headers["access-control-allow-origin"], origin)
+        let other = try await server.request("GET", "/indices-list", headers: ["Origin": "https://elsewhere.example"])
+        XCTAssertNotEqual(other.headers["access-control-allow-origin"], "https://elsewhere.example")
+    }
 }
