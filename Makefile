@@ -4,13 +4,15 @@ SHELL := /bin/bash
 
 # Debian packages the build, the tests and the demo need.
 APT_PACKAGES := libopenblas-dev libopenblas0-pthread liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
-                libgif-dev libcairo2-dev dataset-fashion-mnist
+                libgif-dev libcairo2-dev dataset-fashion-mnist \
+                libopenmpi-dev openmpi-bin iproute2
 # Debian packages that make the reference (Chinese-CLIP on CPU PyTorch) for `make fixtures`.
 REFERENCE_APT_PACKAGES := python3-torch python3-torchvision python3-lmdb python3-tqdm python3-venv python3-pil
 REFERENCE_VENV ?= .venv-ref
 CNCLIP := .build/release/cnclip
 
 .PHONY: deps build test demo fixtures reference-venv parity-full clean
+.PHONY: test-multihost bench-mpi
 
 deps:
 	@Scripts/install-deps.sh $(APT_PACKAGES)
@@ -21,6 +23,16 @@ build: deps
 test: deps
 	swift build -c release --build-tests
 	swift test -c release --skip-build
+
+# The 2-rank training equality with each rank in its own network namespace (veth pair, 10.231.0.1/2; needs root
+# and iproute2). Also part of `make test` when run as root.
+test-multihost: deps
+	swift build -c release --build-tests
+	swift test -c release --skip-build --filter DistributedTests.MultiHostTests
+
+# Step time and pairs/s of `cnclip train` on 1 and 2 MPI ranks (RN50 + RBT3, batch 16 per rank, 1 thread per rank).
+bench-mpi: build
+	Scripts/bench/mpi-scaling.sh 2
 
 # Trains a small Chinese CLIP from scratch on Fashion-MNIST and evaluates it (results table + .build/demo/demo.html).
 demo: build

@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CWebP", path: "Sources/CWebP", providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // The engine and the model inputs.
         .target(name: "Tensor", dependencies: ["CBLAS"]),
@@ -37,18 +38,21 @@ let package = Package(
 
         // One training step: backward passes, contrastive loss, AdamW, schedule.
         .target(name: "Training", dependencies: ["Models", "Layers", "Tensor", "Checkpoint", "Dataset", "Imaging", "Tokenizer",
-                                               "Retrieval"]),
+                                               "Retrieval", "Distributed"]),
+
+        // The process group of an mpirun launch (the only target that calls MPI), or a group of one.
+        .target(name: "Distributed", dependencies: ["CMPI"]),
 
         // Datasets in the reference's formats, and retrieval over features.
         .target(name: "Dataset", dependencies: ["CLMDB"]),
-        .target(name: "Retrieval", dependencies: ["Dataset", "Tensor", "Layers", "Models", "Imaging", "Tokenizer"],
+        .target(name: "Retrieval", dependencies: ["Dataset", "Tensor", "Layers", "Models", "Imaging", "Tokenizer", "Distributed"],
                 resources: [.copy("Resources/zeroshot_templates.json")]),
 
         // The demo's data preparation (Fashion-MNIST → the reference's dataset format) and report.
         .target(name: "Demo", dependencies: ["CPNG", "CCairo"]),
 
         .executableTarget(name: "cnclip", dependencies: [
-            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo",
+            "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -63,6 +67,7 @@ let package = Package(
                                                         "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "Imaging", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Checkpoint", "Dataset", "Tensor", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "Models", "Tensor", "Tokenizer", "TestSupport"]),
     ]
 )
