@@ -138,6 +138,30 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertTrue(mismatch.stderr.contains("RANK=0 is set but MPI says 1"), mismatch.stderr)
     }
 
+    func testRanksWithDifferentFlagsAreRefusedNamingTheRank() throws {
+        let lmdb = try SyntheticData.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8)
+        // MPMD launch: rank 1 runs the same command with another learning rate.
+        let options = Launcher.mpirun(ranks: 1).filter { $0 != "-np" && $0 != "1" }
+        let result = try Launcher.execute(["timeout", "-k", "5", "120"] + options
+            + ["-np", "1", Launcher.cnclip.path] + arguments(lmdb, name: "flags", batch: 4)
+            + [":", "-np", "1", Launcher.cnclip.path] + arguments(lmdb, name: "flags", batch: 4, extra: ["--lr", "2e-3"]))
+        XCTAssertFalse(result.timedOut)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("rank 1 differs from rank 0: its training flags or model config"),
+                      result.stderr.suffix(3000).description)
+    }
+
+    func testSyncBatchNormOverRanksIsRefusedForATrainedResNet() throws {
+        let result = try Launcher.run(["train", "--train-data", "/nonexistent", "--logs", directory.path + "/logs",
+                                       "--use-bn-sync", "--vision-model", "RN50",
+                                       "--model-config", Fixtures.url("models/tiny-rn-bert1.config.json").path],
+                                      ranks: 2, timeout: 60)
+        XCTAssertFalse(result.timedOut)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("--use-bn-sync") && result.stderr.contains("not supported across 2 ranks"),
+                      result.stderr.suffix(2000).description)
+    }
+
     /// The pid of a running cnclip process whose environment says it is MPI rank `rank`.
     static func rankProcess(_ rank: Int) -> Int32? {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
