@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # Debian packages the build, the tests and the demo need.
 APT_PACKAGES := libopenblas-dev libopenblas0-pthread liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
                 libgif-dev libcairo2-dev dataset-fashion-mnist \
-                libopenmpi-dev openmpi-bin iproute2
+                libopenmpi-dev openmpi-bin iproute2 pkg-config
 # Debian packages that make the reference (Chinese-CLIP on CPU PyTorch) for `make fixtures`.
 REFERENCE_APT_PACKAGES := python3-torch python3-torchvision python3-lmdb python3-tqdm python3-venv python3-pil
 REFERENCE_VENV ?= .venv-ref

@@ -2,7 +2,9 @@
 # Data-parallel scaling of `cnclip train` over MPI ranks on this machine: step time and pairs/s for 1 rank and for
 # N ranks (THREADS threads each, default 1), the time each step spends in collectives and its share, and the bytes
 # all-reduced per step. Random-weight RN50 + RBT3 at BATCH pairs per rank (default 16) on a synthetic LMDB.
-# Usage: Scripts/bench/mpi-scaling.sh [ranks=2]   (env: BATCH, STEPS, THREADS, VISION, TEXT)
+# Usage: Scripts/bench/mpi-scaling.sh [ranks=2]   (env: BATCH, STEPS, THREADS, VISION, TEXT, BTL)
+# BTL is Open MPI's transport list (default self,vader,tcp: shared memory between ranks of one machine, TCP on
+# loopback otherwise; BTL=self,tcp measures the TCP path a second machine would use).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ranks=${1:-2}
@@ -11,6 +13,7 @@ steps=${STEPS:-5}
 threads=${THREADS:-1}
 vision=${VISION:-RN50}
 text=${TEXT:-RBT3-chinese}
+btl=${BTL:-self,vader,tcp}
 cnclip=$PWD/.build/release/cnclip
 [[ -x $cnclip ]] || swift build -c release --product cnclip >&2
 work=${TMPDIR:-/tmp}/cnclip-mpi-scaling
@@ -41,7 +44,7 @@ run() { # ranks per-rank-batch → prints "seconds_per_step pairs_per_s comm_s_p
     local n=$1 b=$2 launcher=()
     if (( n > 1 )); then
         launcher=(mpirun --allow-run-as-root --oversubscribe -np "$n" --bind-to none
-                  --mca btl self,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
+                  --mca btl "$btl" --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
     fi
     CNCLIP_NUM_THREADS=$threads "${launcher[@]}" "$cnclip" train --train-data "$work/data/lmdb/train" --logs none \
         --vision-model "$vision" --text-model "$text" --batch-size "$b" --max-steps "$steps" --log-interval 1 \
@@ -57,7 +60,7 @@ print(f"{step:.3f} {n * b / step:.3f} {seconds:.3f} {reduced}")
 PY
 }
 
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; $vision + $text, batch $batch per rank, $threads thread(s) per rank" >&2
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; $vision + $text, batch $batch per rank, $threads thread(s) per rank, btl $btl" >&2
 read -r one_step one_rate _ _ < <(run 1 "$batch")
 read -r many_step many_rate comm reduced < <(run "$ranks" "$batch")
 printf '1 rank:  %7.2f s/step  %6.2f pairs/s\n' "$one_step" "$one_rate"
