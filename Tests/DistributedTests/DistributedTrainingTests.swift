@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import Tensor
 import TestSupport
 import XCTest
 
@@ -149,6 +150,28 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("rank 1 differs from rank 0: its training flags or model config"),
                       result.stderr.suffix(3000).description)
+    }
+
+    func testRanksLoadingDifferentWeightsAreRefusedNamingTheRank() throws {
+        let lmdb = try SyntheticData.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8)
+        // The same relative --clip-weight-path, resolved in two working directories holding different files.
+        let original = try Checkpoint.load(contentsOf: Fixtures.url("trainopts/weights.clip.pt"))
+        let changed = try original.stateDict.mapTensors { name, tensor in
+            name == "logit_scale" ? try StoredTensor(Tensor(shape: [], data: [2.5])) : tensor
+        }
+        for (rank, weights) in [(0, original), (1, Checkpoint(layout: .bareStateDict, stateDict: changed))] {
+            let folder = directory.appendingPathComponent("rank\(rank)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try weights.write(to: folder.appendingPathComponent("clip.pt"))
+        }
+        let options = Launcher.mpirun(ranks: 1).filter { $0 != "-np" && $0 != "1" }
+        let command = arguments(lmdb, name: "weights", batch: 4, extra: ["--clip-weight-path", "clip.pt"])
+        let result = try Launcher.execute(["timeout", "-k", "5", "120"] + options
+            + ["-np", "1", "-wdir", directory.appendingPathComponent("rank0").path, Launcher.cnclip.path] + command
+            + [":", "-np", "1", "-wdir", directory.appendingPathComponent("rank1").path, Launcher.cnclip.path] + command)
+        XCTAssertFalse(result.timedOut)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("rank 1 differs from rank 0: its model weights"), result.stderr.suffix(3000).description)
     }
 
     func testSyncBatchNormOverRanksIsRefusedForATrainedResNet() throws {
