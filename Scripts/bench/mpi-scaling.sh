@@ -4,7 +4,8 @@
 # all-reduced per step. Random-weight RN50 + RBT3 at BATCH pairs per rank (default 16) on a synthetic LMDB.
 # Usage: Scripts/bench/mpi-scaling.sh [ranks=2]   (env: BATCH, STEPS, THREADS, VISION, TEXT, BTL)
 # BTL is Open MPI's transport list (default self,vader,tcp: shared memory between ranks of one machine, TCP on
-# loopback otherwise; BTL=self,tcp measures the TCP path a second machine would use).
+# loopback otherwise; BTL=self,tcp measures the TCP path a second machine would use). MPIRUN_ARGS adds mpirun
+# options, e.g. "--mca mpi_yield_when_idle 1" so that a waiting rank yields its core on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ranks=${1:-2}
@@ -43,7 +44,8 @@ $cnclip build-lmdb --data_dir "$work/data" --splits train,valid >/dev/null
 run() { # ranks per-rank-batch → prints "seconds_per_step pairs_per_s comm_s_per_step bytes_reduced_per_step"
     local n=$1 b=$2 launcher=()
     if (( n > 1 )); then
-        launcher=(mpirun --allow-run-as-root --oversubscribe -np "$n" --bind-to none
+        # shellcheck disable=SC2206
+        launcher=(mpirun --allow-run-as-root --oversubscribe -np "$n" --bind-to none ${MPIRUN_ARGS:-}
                   --mca btl "$btl" --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
     fi
     CNCLIP_NUM_THREADS=$threads "${launcher[@]}" "$cnclip" train --train-data "$work/data/lmdb/train" --logs none \

@@ -12,8 +12,9 @@ import Foundation
 ///   share a machine, by `MPI_COMM_TYPE_SHARED`); without it, it only labels the log (`local_device_rank`).
 /// `MASTER_ADDR`/`MASTER_PORT` are not used: `mpirun`'s host list and its own wire-up replace them.
 ///
-/// Threads: unless `CNCLIP_NUM_THREADS` is set, each rank takes cores ÷ (ranks on its machine) threads, so that
-/// ranks × threads never oversubscribe a machine (set it, and mpirun's `--map-by`, to size them yourself).
+/// Threads: unless `CNCLIP_NUM_THREADS` is set, a rank that mpirun bound to some cores takes that many threads,
+/// and an unbound one cores ÷ (ranks on its machine), so that ranks × threads never oversubscribe a machine (set
+/// it, and mpirun's `--map-by`/`--bind-to`, to size them yourself).
 public enum ProcessGroup {
     /// Whether a process launcher (mpirun/orterun, Hydra, PMIx) started this process.
     public static func launchedByMPI(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
@@ -41,8 +42,7 @@ public enum ProcessGroup {
         }
         let group = try MPICommunicator()
         if environment["CNCLIP_NUM_THREADS"] == nil {
-            let cores = ProcessInfo.processInfo.activeProcessorCount
-            setenv("CNCLIP_NUM_THREADS", String(max(1, cores / max(group.localSize, 1))), 1)
+            setenv("CNCLIP_NUM_THREADS", String(defaultThreads(ranksOnMachine: group.localSize)), 1)
         }
         for (name, given, actual) in [("WORLD_SIZE", worldSize, group.worldSize), ("RANK", rank, group.rank),
                                       ("LOCAL_RANK", localRank, group.localRank)] {
@@ -71,6 +71,22 @@ public enum ProcessGroup {
     /// The message a failed rank of a group of several ends with.
     public static func failureMessage(_ group: Communicator, _ error: Error) -> String {
         "cnclip: rank \(group.rank) of \(group.worldSize) on \(group.hostName): error: \(error)"
+    }
+
+    /// Threads for a rank that was not told: the cores mpirun bound it to when it bound it to fewer than all
+    /// (`--bind-to core`, `--map-by …:PE=n`), otherwise the machine's cores shared among its ranks.
+    public static func defaultThreads(ranksOnMachine: Int) -> Int {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if let allowed = allowedCores(), allowed > 0, allowed < cores { return allowed }
+        return max(1, cores / max(ranksOnMachine, 1))
+    }
+
+    /// The number of cores this process may run on (Linux: the `Cpus_allowed` mask of /proc/self/status).
+    public static func allowedCores() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return nil }
+        let mask = line.dropFirst("Cpus_allowed:".count).filter { $0.isHexDigit }
+        return mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
     }
 
     private static func integer(_ name: String, _ environment: [String: String]) throws -> Int? {

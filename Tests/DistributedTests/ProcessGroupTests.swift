@@ -16,6 +16,19 @@ final class ProcessGroupTests: XCTestCase {
         XCTAssertThrowsError(try ProcessGroup.join(environment: ["LOCAL_RANK": "x"])) { XCTAssertTrue("\($0)".contains("LOCAL_RANK=x")) }
     }
 
+    func testDefaultThreadsShareTheAllowedCores() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let allowed = try XCTUnwrap(ProcessGroup.allowedCores())
+        XCTAssertTrue((1...cores).contains(allowed), "\(allowed) of \(cores)")
+        if allowed == cores {
+            XCTAssertEqual(ProcessGroup.defaultThreads(ranksOnMachine: 1), cores)
+            XCTAssertEqual(ProcessGroup.defaultThreads(ranksOnMachine: cores), 1)
+            XCTAssertEqual(ProcessGroup.defaultThreads(ranksOnMachine: cores * 4), 1)
+        } else {
+            XCTAssertEqual(ProcessGroup.defaultThreads(ranksOnMachine: 1), allowed)
+        }
+    }
+
     func testCollectivesOfOneProcessAreTheIdentity() throws {
         let group = SingleProcessCommunicator()
         var values: [Float] = [1, 2, 3]
