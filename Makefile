@@ -4,14 +4,14 @@ SHELL := /bin/bash
 
 # Debian packages the build, the tests and the demo need.
 APT_PACKAGES := libopenblas-dev libopenblas0-pthread liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
-                libgif-dev libcairo2-dev dataset-fashion-mnist \
+                libgif-dev libcairo2-dev dataset-fashion-mnist libfaiss-dev libssl-dev libsqlite3-dev \
                 libopenmpi-dev openmpi-bin iproute2 pkg-config
 # Debian packages that make the reference (Chinese-CLIP on CPU PyTorch) for `make fixtures`.
 REFERENCE_APT_PACKAGES := python3-torch python3-torchvision python3-lmdb python3-tqdm python3-venv python3-pil
 REFERENCE_VENV ?= .venv-ref
 CNCLIP := .build/release/cnclip
 
-.PHONY: deps build test demo fixtures reference-venv parity-full clean
+.PHONY: deps build test test-kernels demo fixtures reference-venv parity-full clean
 .PHONY: test-multihost bench-mpi
 
 deps:
@@ -23,6 +23,12 @@ build: deps
 test: deps
 	swift build -c release --build-tests
 	swift test -c release --skip-build
+	Scripts/test-kernels.sh
+
+# The numeric suites again under every OpenBLAS kernel this CPU can run (also the last step of `make test`).
+test-kernels: deps
+	swift build -c release --build-tests
+	Scripts/test-kernels.sh
 
 # The 2-rank training equality with each rank in its own network namespace (veth pair, 10.231.0.1/2; needs root
 # and iproute2). Also part of `make test` when run as root.

@@ -1,17 +1,17 @@
 import Tensor
 
 /// Exact inner-product top-k of every query over a gallery streamed in blocks, as `make_topk_predictions.py`
-/// ranks: score = float32 dot product, best score first, ties to the earlier gallery item.
+/// ranks: best score first, ties to the earlier gallery item.
 ///
 /// Scores come from one GEMM per (query block × gallery block) through `matmul`; a bounded heap per query keeps
-/// the k best. All GEMMs of a run have the same shape (the last query and gallery blocks are padded), so every
-/// score is computed by the same BLAS code path and identical gallery rows get bit-identical scores (exact ties
-/// stay ties). Memory: the queries, one score block and the heaps; the gallery is never held here.
-///
-/// Residual risk: the reference scores on a GPU (cuBLAS); this scores with OpenBLAS `sgemm`, whose K-blocking
-/// is the one the reference's CPU run uses, and the committed fixtures (ties, duplicates, random unit vectors) rank
-/// identically to that CPU run. A different summation order can still change a score in its last bit, so two
-/// different gallery items whose scores lie within about one ulp may swap places relative to a GPU run.
+/// the k best. The GEMM's fp32 score is only a filter: an item whose GEMM score comes within the GEMM's rounding
+/// bound of the heap's worst entry is scored again by `exactScore` (float products summed in Double, in index
+/// order), and the heap ranks by that score alone. So the ranking does not depend on the BLAS kernel: identical
+/// gallery rows get identical scores wherever they sit in a block (a BLAS kernel's edge tiles may round them
+/// differently: OpenBLAS's SSE kernels do), and exactly tied scores keep the earlier item first, as the reference's
+/// fixtures (ties, duplicates, random unit vectors) rank. Two different items whose true scores lie within fp32
+/// rounding of each other are ranked by the more accurate score, where the reference's fp32 GEMM may round
+/// either way. Memory: the queries, one score block and the heaps; the gallery is never held here.
 public final class ExactTopKSearch {
     public let k: Int
     public let dimension: Int
@@ -26,6 +26,8 @@ public final class ExactTopKSearch {
     private var scores: Tensor?
     private let heaps: UnsafeMutablePointer<HeapEntry>
     private let heapSizes: UnsafeMutableBufferPointer<Int>
+    /// Euclidean norm of every query, for the GEMM's rounding bound.
+    private let queryNorms: [Double]
 
     /// `queries` holds `queries.count / dimension` row-major query vectors. `queryBlockRows` bounds the score block
     /// (queryBlockRows × gallery block floats); blocks have at least 2 rows so no GEMM degenerates to a GEMV.
@@ -44,6 +46,9 @@ public final class ExactTopKSearch {
             if let base = source.baseAddress { padded.storage.pointer.update(from: base, count: values.count) }
         }
         queries = padded
+        queryNorms = (0..<queryCount).map { query in
+            values[(query * dimension)..<((query + 1) * dimension)].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        }
         heaps = .allocate(capacity: max(1, queryCount * k))
         heapSizes = .allocate(capacity: queryCount)
         heapSizes.initialize(repeating: 0)
@@ -74,11 +79,16 @@ public final class ExactTopKSearch {
         let scores = self.scores ?? Tensor(zeros: [queryBlockRows, width])
         self.scores = scores
         if k > 0 {
+            let galleryBase = UnsafePointer(gallery.storage.pointer + gallery.offset)
+            let largestRowNorm = (0..<validRows).reduce(0.0) {
+                max($0, Self.squaredNorm(galleryBase + $1 * dimension, dimension))
+            }.squareRoot()
             for queryStart in stride(from: 0, to: queryCount, by: queryBlockRows) {
                 let queryBlock = try queries.sliced(axis: 0, range: queryStart..<(queryStart + queryBlockRows))
                 try matmul(queryBlock, gallery, transposeB: true, into: scores)
                 let rows = min(queryBlockRows, queryCount - queryStart)
-                select(scores: scores.storage.pointer, width: width, validColumns: validRows,
+                select(scores: scores.storage.pointer, width: width, gallery: galleryBase, largestRowNorm: largestRowNorm,
+                       validColumns: validRows,
                        queries: queryStart..<(queryStart + rows))
             }
         }
@@ -94,58 +104,96 @@ public final class ExactTopKSearch {
     }
 
     /// Offers row `queries.lowerBound + r` of the score block to query heaps, in parallel over queries.
-    private func select(scores: UnsafeMutablePointer<Float>, width: Int, validColumns: Int, queries: Range<Int>) {
+    private func select(scores: UnsafeMutablePointer<Float>, width: Int, gallery galleryBase: UnsafePointer<Float>,
+                        largestRowNorm: Double, validColumns: Int, queries: Range<Int>) {
         let k = self.k, heaps = self.heaps, heapSizes = self.heapSizes, firstIndex = galleryCount
+        let dimension = self.dimension, queryBase = self.queries.storage.pointer + self.queries.offset
+        let queryNorms = self.queryNorms
         Parallel.forRanges(queries.count, grain: max(1, 16_384 / validColumns)) { range in
             for row in range {
                 let query = queries.lowerBound + row
+                let queryVector = UnsafePointer(queryBase + query * dimension)
                 var heap = BoundedHeap(entries: heaps + query * k, capacity: k, count: heapSizes[query])
-                heap.offer(scores + row * width, count: validColumns, firstIndex: firstIndex)
+                heap.offer(scores + row * width, count: validColumns, firstIndex: firstIndex,
+                           margin: Self.roundingMargin(dimension: dimension, queryNorm: queryNorms[query],
+                                                       largestRowNorm: largestRowNorm)) { column in
+                    Self.exactScore(queryVector, galleryBase + column * dimension, dimension)
+                }
                 heapSizes[query] = heap.count
             }
         }
     }
+
+    /// How far an fp32 GEMM score may lie from `exactScore`: |fp32 dot − exact| ≤ γ_d Σ|q_i g_i| ≤ γ_d ‖q‖‖g‖ with
+    /// γ_d ≈ d·2⁻²⁴; doubled, plus the rounding of an exact score to Float, so a filter on GEMM scores with this
+    /// margin never drops an item that truly beats the heap's worst.
+    public static func roundingMargin(dimension: Int, queryNorm: Double, largestRowNorm: Double) -> Float {
+        Float(Double(dimension + 2) * 0x1p-23 * queryNorm * largestRowNorm)
+    }
+
+    /// The score the ranking uses: float products (exact in Double) summed in Double in index order, so equal
+    /// vectors always score equally, whatever the BLAS kernel.
+    public static func exactScore(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Double {
+        var sum = 0.0
+        for i in 0..<count { sum += Double(a[i]) * Double(b[i]) }
+        return sum
+    }
+
+    public static func squaredNorm(_ a: UnsafePointer<Float>, _ count: Int) -> Double {
+        var sum = 0.0
+        for i in 0..<count { sum += Double(a[i]) * Double(a[i]) }
+        return sum
+    }
 }
 
 /// A gallery index with its score.
-struct HeapEntry {
-    var score: Float
-    var index: Int
+public struct HeapEntry: Sendable {
+    public var score: Double
+    public var index: Int
+
+    public init(score: Double, index: Int) {
+        self.score = score
+        self.index = index
+    }
 
     /// Ranking order of the reference's stable descending sort: higher score, then earlier gallery item.
-    func isBetter(than other: HeapEntry) -> Bool {
+    public func isBetter(than other: HeapEntry) -> Bool {
         score > other.score || (score == other.score && index < other.index)
     }
 }
 
 /// The k best entries seen so far in caller-owned memory, worst at the root.
-struct BoundedHeap {
-    let entries: UnsafeMutablePointer<HeapEntry>
-    let capacity: Int
-    private(set) var count: Int
+public struct BoundedHeap {
+    public let entries: UnsafeMutablePointer<HeapEntry>
+    public let capacity: Int
+    public private(set) var count: Int
 
-    init(entries: UnsafeMutablePointer<HeapEntry>, capacity: Int, count: Int) {
+    public init(entries: UnsafeMutablePointer<HeapEntry>, capacity: Int, count: Int) {
         self.entries = entries
         self.capacity = capacity
         self.count = count
     }
 
-    /// Offers `count` scores of consecutive gallery items starting at `firstIndex`. A later item never beats an
-    /// equal score already kept, so once full only a strictly higher score than the root's gets in.
-    mutating func offer(_ scores: UnsafePointer<Float>, count scoreCount: Int, firstIndex: Int) {
+    /// Offers `count` consecutive gallery items starting at `firstIndex`, with their GEMM scores. Entries are ranked
+    /// by `exactScore(column)`; it is computed only where the GEMM score is within `margin` (the GEMM's rounding
+    /// bound) of the worst kept entry or above it. A later item never beats an equal score already kept.
+    public mutating func offer(_ scores: UnsafePointer<Float>, count scoreCount: Int, firstIndex: Int, margin: Float,
+                        exactScore: (Int) -> Double) {
         var column = 0
         while column < scoreCount && count < capacity {
-            push(HeapEntry(score: scores[column], index: firstIndex + column))
+            push(HeapEntry(score: exactScore(column), index: firstIndex + column))
             column += 1
         }
         guard capacity > 0 else { return }
-        var threshold = entries[0].score
+        var gate = Float(entries[0].score) - margin
         while column < scoreCount {
-            let score = scores[column]
-            if score > threshold {
-                entries[0] = HeapEntry(score: score, index: firstIndex + column)
-                siftDown(from: 0)
-                threshold = entries[0].score
+            if scores[column] >= gate {
+                let entry = HeapEntry(score: exactScore(column), index: firstIndex + column)
+                if entry.isBetter(than: entries[0]) {
+                    entries[0] = entry
+                    siftDown(from: 0)
+                    gate = Float(entries[0].score) - margin
+                }
             }
             column += 1
         }

@@ -155,7 +155,13 @@ public final class Trainer {
             }
         }
         for line in lines { log.info("  \(line)") }
-        log.info("Use GPU: \(group.localRank) for training")
+        // The reference logs `Use GPU: <local rank> for training`; no script parses it, so say what runs here.
+        log.info(Trainer.deviceLine(threads: Parallel.threadCount))
+    }
+
+    /// The log line naming what trains: the CPU and how many threads the engine uses.
+    public static func deviceLine(threads: Int) -> String {
+        "Use CPU (\(threads) thread\(threads == 1 ? "" : "s")) for training"
     }
 
     /// Resumes (explicit `--resume`, or `epoch_latest.pt` when present) and runs the remaining epochs.

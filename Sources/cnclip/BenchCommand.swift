@@ -114,7 +114,10 @@ func report(_ measurements: [Measurement], options: BenchOptions, peakGFLOPS: Do
         print(line)
     }
     if let peakGFLOPS {
-        print("GFLOP/s from the median time, best from the minimum; peak = \(format(peakGFLOPS, digits: 0)) GFLOP/s fp32.")
+        let cpu = CPUInfo.current
+        print("GFLOP/s from the median time, best from the minimum; peak = \(format(peakGFLOPS, digits: 0)) GFLOP/s fp32 "
+              + "(\(cpu.modelName), \(cpu.vectorISA), \(format(cpu.megahertz, digits: 0)) MHz × "
+              + "\(format(cpu.fp32FlopsPerCycle, digits: 0)) FLOP/cycle × \(Parallel.threadCount) threads).")
     } else {
         print("GB/s = bytes read + written per run / median time; best from the minimum.")
     }
@@ -134,8 +137,8 @@ struct GemmBench: ParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
-    @Option(name: .long, help: "fp32 peak of this machine in GFLOP/s, for the fraction column.")
-    var peak = 211.0
+    @Option(name: .long, help: "fp32 peak in GFLOP/s for the fraction column (default: read from this CPU).")
+    var peak: Double?
 
     /// (label, M, K, N): ViT-B/16 at batch 1 and 8 (197 tokens), BERT-base at 52 tokens, batch 1 and 32.
     static let shapes: [(String, Int, Int, Int)] = [
@@ -153,8 +156,13 @@ struct GemmBench: ParsableCommand {
             measurements.append(Measurement(bench: "gemm \(label)", shape: "\(m)x\(k)x\(n)", seconds: seconds,
                                             flops: 2 * Double(m * k * n), bytes: nil, items: Double(m * n)))
         }
-        report(measurements, options: options, peakGFLOPS: peak)
+        report(measurements, options: options, peakGFLOPS: machinePeak(peak))
     }
+}
+
+/// `given`, else this CPU's fp32 peak over the threads the benchmark uses (`CPUInfo`).
+func machinePeak(_ given: Double?) -> Double {
+    given ?? CPUInfo.current.fp32PeakGFLOPS(cores: Parallel.threadCount)
 }
 
 /// `cnclip bench kernels`: GB/s of layer norm, softmax and the activations on ViT-B/16 activation sizes.

@@ -24,7 +24,7 @@ struct EncodeBench: ParsableCommand {
         options.applyThreads()
         let clip = try randomWeightModel(model)
         let config = clip.config
-        let contextLength = shape.contextLength, peak = shape.peak
+        let contextLength = shape.contextLength, peak = machinePeak(shape.peak)
         var measurements: [Measurement] = []
         if imageBatch > 0 {
             let resolution = config.imageResolution
@@ -56,8 +56,8 @@ struct ModelBenchOptions: ParsableArguments {
     @Option(name: .customLong("context-length"), help: "Tokens per text.")
     var contextLength = 52
 
-    @Option(name: .long, help: "fp32 peak of this machine in GFLOP/s, for the fraction column.")
-    var peak = 211.0
+    @Option(name: .long, help: "fp32 peak in GFLOP/s for the fraction column (default: read from this CPU).")
+    var peak: Double?
 }
 
 /// The model `options` name, with deterministic random weights.

@@ -60,7 +60,7 @@ struct TrainBench: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            report([measurement], options: options, peakGFLOPS: shape.peak)
+            report([measurement], options: options, peakGFLOPS: machinePeak(shape.peak))
             print(String(format: "%.3f s/step, %.2f pairs/s, peak resident memory %d MB", measurement.median,
                          Double(batch) / measurement.median, peakMB))
         }

@@ -25,6 +25,7 @@ struct CNClip: ParsableCommand {
             DemoCommand.self,
             PlotLogCommand.self,
             BenchCommand.self,
+            IndexCommand.self,
             TrainStepDumpCommand.self,
         ]
     )

@@ -33,8 +33,8 @@ struct TopKBench: ParsableCommand {
     @Option(name: .customLong("eval-batch-size"), help: "Gallery rows per block.")
     var evalBatchSize = 32_768
 
-    @Option(name: .long, help: "fp32 peak of this machine in GFLOP/s, for the fraction column.")
-    var peak = 211.0
+    @Option(name: .long, help: "fp32 peak in GFLOP/s for the fraction column (default: read from this CPU).")
+    var peak: Double?
 
     @Option(name: .customLong("write-features"), help: "Write the generated features into this directory instead of timing.")
     var writeFeatures: String?
@@ -71,7 +71,7 @@ struct TopKBench: ParsableCommand {
         let measurement = Measurement(bench: "topk k=\(topK)", shape: "\(texts)x\(images)x\(dim)", seconds: seconds,
                                       flops: 2 * Double(texts) * Double(images) * Double(dim), bytes: nil,
                                       items: Double(texts))
-        report([measurement], options: options, peakGFLOPS: peak)
+        report([measurement], options: options, peakGFLOPS: machinePeak(peak))
         if !options.json {
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)

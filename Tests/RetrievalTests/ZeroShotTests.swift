@@ -144,7 +144,12 @@ final class ZeroShotTests: XCTestCase {
         var worst = 0.0
         for (ourRow, referenceRow) in zip(oursRows, referenceRows) {
             XCTAssertEqual(ourRow.count, referenceRow.count)
-            XCTAssertEqual(firstMaximumIndex(ourRow), firstMaximumIndex(referenceRow), "predicted class")
+            // Probabilities within 1e-4 fix the predicted class wherever the reference's best two are more than
+            // 2e-4 apart (the fixtures' smallest gap is 7.9e-4, so the accuracy line is kernel-independent too).
+            let sorted = referenceRow.sorted(by: >)
+            if sorted.count < 2 || sorted[0] - sorted[1] > 2e-4 {
+                XCTAssertEqual(firstMaximumIndex(ourRow), firstMaximumIndex(referenceRow), "predicted class")
+            }
             for (a, b) in zip(ourRow, referenceRow) { worst = max(worst, abs(a - b)) }
         }
         XCTAssertLessThanOrEqual(worst, 1e-4, "\(run): max |Δprob| \(worst)")

@@ -169,11 +169,11 @@ final class TrainerEndToEndTests: XCTestCase {
         let path = directory.appendingPathComponent("logs/out.log").path
         let log = try TrainingLog(path: path, echo: false)
         log.info("Params:")
-        log.info("Use GPU: 0 for training")
+        log.info("Use CPU (2 threads) for training")
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         let prefix = try NSRegularExpression(pattern: #"^\d{4}-\d\d-\d\d,\d\d:\d\d:\d\d \| INFO \| Rank 0 \| "#)
         XCTAssertEqual(lines.count, 2)
-        for (line, message) in zip(lines, ["Params:", "Use GPU: 0 for training"]) {
+        for (line, message) in zip(lines, ["Params:", "Use CPU (2 threads) for training"]) {
             XCTAssertNotNil(prefix.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)), line)
             XCTAssertTrue(line.hasSuffix(" | " + message))
         }

@@ -2,6 +2,7 @@ import Foundation
 import Models
 import TestSupport
 import Training
+import Tensor
 import XCTest
 
 /// The trainer with `--accum-freq`, `--mask-ratio` and the pretrained-weight flags on a synthetic LMDB: the
@@ -71,7 +72,7 @@ final class TrainerOptionsTests: XCTestCase {
         XCTAssertEqual(summary.steps, 1)
         let note = "Note: mask_ratio > 0 (FLIP strategy) is currently only implemented for VisualTransformer. "
             + "It will not function for ResNet backbone."
-        XCTAssertEqual(messages.firstIndex(of: note), messages.firstIndex(of: "Use GPU: 0 for training").map { $0 + 1 })
+        XCTAssertEqual(messages.firstIndex(of: note), messages.firstIndex(of: Trainer.deviceLine(threads: Parallel.threadCount)).map { $0 + 1 })
     }
 
     func testRefusals() throws {

@@ -10,7 +10,8 @@ import XCTest
 /// Five fp32 training steps of tiny ViT+BERT and RN50+BERT models against the reference's own training code
 /// (Scripts/fixtures/gen_training.py: `get_loss`, DDP parameter names, main.py's AdamW groups, `cosine_lr`, the
 /// logit-scale clamp). Tolerances: losses 1e-5 relative; every step-0 gradient ‖Δ‖/‖g‖ ≤ 1e-4; every tensor after
-/// five steps ‖Δ‖/‖p‖ ≤ 5e-5; learning rates 1e-12; accuracies exact.
+/// five steps ‖Δ‖/‖p‖ ≤ 5e-5; learning rates 1e-12; accuracies exact
+/// except in rows whose best two logits are within 1e-3 (`assertAccuracy`).
 ///
 /// Attention key biases are the exception: softmax ignores a constant added to a row of scores, so their gradient
 /// is mathematically zero and both implementations hold only rounding noise (~1e-9), which AdamW's normalisation
@@ -34,11 +35,12 @@ final class TrainingParityTests: XCTestCase {
         let label = "\(name) \(variant)\(gradientCheckpointing ? " checkpointed" : "")"
         var worstGradient = 0.0
         for step in 0..<losses.count {
+            let logits = try fixture.model.similarity(images: fixture.images, tokens: fixture.tokens)
             let result = try trainer.run(step: step, images: fixture.images, tokens: fixture.tokens)
             XCTAssertEqual(result.loss, losses[step], accuracy: 1e-5 * max(1, abs(losses[step])), "\(label) loss \(step)")
             XCTAssertEqual(Float(result.learningRate), rates[step], accuracy: 1e-12, "\(label) lr \(step)")
-            XCTAssertEqual(result.imageToTextAccuracy, i2t[step], "\(label) i2t \(step)")
-            XCTAssertEqual(result.textToImageAccuracy, t2i[step], "\(label) t2i \(step)")
+            assertAccuracy(result.imageToTextAccuracy, i2t[step], logits: logits.logitsPerImage, "\(label) i2t \(step)")
+            assertAccuracy(result.textToImageAccuracy, t2i[step], logits: logits.logitsPerText, "\(label) t2i \(step)")
             guard step == 0 else { continue }
             let named = trainer.gradients.named(fixture.model.stateEntries())
             let expectedNames = fixture.results.stateDict.keys.filter { $0.hasPrefix("grad.") }
@@ -88,6 +90,21 @@ final class TrainingParityTests: XCTestCase {
             }
         }
         print("training parity \(label): worst gradient ‖Δ‖/‖g‖ \(worstGradient), worst tensor after 5 steps \(worstParameter)")
+    }
+
+    /// In-batch accuracy is an argmax per row, so it may differ from the reference's only in rows whose best two
+    /// logits are nearly tied. Logits are exp(logit_scale) (≤ 100) × cosines of features that agree with the
+    /// reference's to ~1e-5 relative (parameters ≤ 5e-5 after five steps), so they differ by well under 1e-3:
+    /// rows with a larger margin (measured on the same step's logits) must agree; the others may each flip.
+    private func assertAccuracy(_ ours: Float, _ reference: Float, logits: Tensor, _ message: String) {
+        let rows = logits.shape[0], columns = logits.shape[1], values = logits.contiguous().toArray()
+        var nearTied = 0
+        for row in 0..<rows {
+            let sorted = values[(row * columns)..<((row + 1) * columns)].sorted(by: >)
+            if sorted.count > 1 && sorted[0] - sorted[1] <= 1e-3 { nearTied += 1 }
+        }
+        XCTAssertEqual(ours, reference, accuracy: Float(nearTied) / Float(rows) + 1e-6,
+                       "\(message): \(nearTied) near-tied rows of \(rows)")
     }
 
     func testViTBertFiveSteps() throws { try check("train-vit-bert2", variant: "plain") }
