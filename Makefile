@@ -4,7 +4,8 @@ SHELL := /bin/bash
 
 # Debian packages the build, the tests and the demo need.
 APT_PACKAGES := libopenblas-dev libopenblas0-pthread liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
-                libgif-dev libcairo2-dev dataset-fashion-mnist libfaiss-dev libssl-dev libsqlite3-dev
+                libgif-dev libcairo2-dev dataset-fashion-mnist libfaiss-dev libssl-dev libsqlite3-dev \
+                libopenmpi-dev openmpi-bin iproute2 pkg-config
 # The search service's browser test drives Debian's headless Chromium (with a CJK font for the page's Chinese);
 # Scripts/bench/serve.sh loads the service with wrk.
 APT_PACKAGES += chromium fonts-wqy-microhei wrk
@@ -17,6 +18,7 @@ CNCLIP := .build/release/cnclip
 .PHONY: deps build test test-kernels demo fixtures reference-venv parity-full clean
 .PHONY: hf-venv hf-fixtures hf-parity-full
 .PHONY: test-api-fuzz
+.PHONY: test-multihost bench-mpi
 
 deps:
 	@Scripts/install-deps.sh $(APT_PACKAGES)
@@ -33,6 +35,16 @@ test: deps
 test-kernels: deps
 	swift build -c release --build-tests
 	Scripts/test-kernels.sh
+
+# The 2-rank training equality with each rank in its own network namespace (veth pair, 10.231.0.1/2; needs root
+# and iproute2). Also part of `make test` when run as root.
+test-multihost: deps
+	swift build -c release --build-tests
+	swift test -c release --skip-build --filter DistributedTests.MultiHostTests
+
+# Step time and pairs/s of `cnclip train` on 1 and 2 MPI ranks (RN50 + RBT3, batch 16 per rank, 1 thread per rank).
+bench-mpi: build
+	Scripts/bench/mpi-scaling.sh 2
 
 # Trains a small Chinese CLIP from scratch on Fashion-MNIST and evaluates it (results table + .build/demo/demo.html).
 demo: build

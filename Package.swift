@@ -33,6 +33,7 @@ let package = Package(
         .target(name: "CFaiss", path: "Sources/CFaiss", cxxSettings: [.headerSearchPath("omp")],
                 linkerSettings: [.linkedLibrary("faiss"), .linkedLibrary("gomp"), .linkedLibrary("blas"),
                                  .linkedLibrary("lapack"), .linkedLibrary("stdc++")]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // The engine and the model inputs.
         .target(name: "Tensor", dependencies: ["CBLAS"]),
@@ -49,11 +50,14 @@ let package = Package(
 
         // One training step: backward passes, contrastive loss, AdamW, schedule.
         .target(name: "Training", dependencies: ["Models", "Layers", "Tensor", "Checkpoint", "Dataset", "Imaging", "Tokenizer",
-                                               "Retrieval"]),
+                                               "Retrieval", "Distributed"]),
+
+        // The process group of an mpirun launch (the only target that calls MPI), or a group of one.
+        .target(name: "Distributed", dependencies: ["CMPI"]),
 
         // Datasets in the reference's formats, and retrieval over features.
         .target(name: "Dataset", dependencies: ["CLMDB"]),
-        .target(name: "Retrieval", dependencies: ["Dataset", "Tensor", "Layers", "Models", "Imaging", "Tokenizer"],
+        .target(name: "Retrieval", dependencies: ["Dataset", "Tensor", "Layers", "Models", "Imaging", "Tokenizer", "Distributed"],
                 resources: [.copy("Resources/zeroshot_templates.json")]),
 
         // The on-disk image index: SQLite metadata, the row-aligned feature file, exact and faiss search.
@@ -80,8 +84,7 @@ let package = Package(
         .executableTarget(name: "cnclip", dependencies: [
             "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo",
             "SearchService",
-            "SearchIndex",
-            "ONNXExport",
+            "SearchIndex", "ONNXExport", "Distributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -98,6 +101,7 @@ let package = Package(
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
         .testTarget(name: "SearchServiceTests", dependencies: ["SearchService", "SearchIndex", "Models", "Imaging", "Tensor", "Tokenizer",
                                                             "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Checkpoint", "Dataset", "Tensor", "TestSupport"]),
         .testTarget(name: "SearchIndexTests", dependencies: ["SearchIndex", "Retrieval", "Models", "Tensor", "Dataset", "Imaging", "Tokenizer",
                                                            "TestSupport"]),
         .testTarget(name: "HuggingFaceTests", dependencies: ["Models", "Checkpoint", "Imaging", "Tokenizer", "Tensor",

@@ -69,6 +69,13 @@ public final class FeatureJSONLWriter {
         if pending.count >= 1 << 20 { try flush() }
     }
 
+    /// Appends lines already formatted by `FeatureRecord.jsonLine(kind:)`, each ending in a newline (another
+    /// rank's share of a sharded extraction).
+    public func write(lines: [UInt8]) throws(DatasetError) {
+        pending.append(contentsOf: lines)
+        if pending.count >= 1 << 20 { try flush() }
+    }
+
     /// Flushes, closes and renames the file to `path`.
     public func finish() throws(DatasetError) {
         try flush()

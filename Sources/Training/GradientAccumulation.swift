@@ -37,11 +37,22 @@ extension TrainingStep {
     /// Runs optimizer step `step` over the cached micro-batches and clears them. The reported loss and accuracies
     /// are the last micro-batch's, as the reference logs them. `keptPatches` replaces FLIP's draws per micro-batch.
     public func runAccumulated(step: Int, keptPatches: [[[Int]]]? = nil) throws -> StepResult {
+        let learningRate = schedule.learningRate(step: step)
+        let last = try accumulatedLossAndGradients(keptPatches: keptPatches)
+        optimizer.step(gradients: gradients, learningRate: learningRate)
+        clampLogitScale()
+        return StepResult(learningRate: learningRate, loss: last.loss, imageToTextAccuracy: last.imageToTextAccuracy,
+                          textToImageAccuracy: last.textToImageAccuracy)
+    }
+
+    /// The gradient passes of an accumulated step over the cached micro-batches (clearing them), leaving the summed
+    /// gradients (averaged over the ranks) in `gradients` without changing any parameter; returns the last
+    /// micro-batch's loss.
+    public func accumulatedLossAndGradients(keptPatches: [[[Int]]]? = nil) throws -> ContrastiveLossResult {
         guard !microBatches.isEmpty else {
             throw TrainingError.shapeMismatch("an accumulated step needs cached micro-batches")
         }
         defer { microBatches.removeAll() }
-        let learningRate = schedule.learningRate(step: step)
         gradients.clear()
         var offset = 0
         var last: ContrastiveLossResult?
@@ -50,7 +61,7 @@ extension TrainingStep {
             let kept = keptPatches.map { $0[slot] } ?? maskedPatches(images: micro.images, seed: micro.seed)
             let forward = try model.forwardTraining(images: micro.images, tokens: micro.tokens, pass: pass,
                                                     freezeVision: options.freezeVision, keptPatches: kept)
-            let loss = try ContrastiveLoss.compute(
+            let loss = try dataParallel.loss(
                 imageFeatures: concatenated(microBatches.map(\.imageFeatures), replacing: slot, with: forward.imageFeatures),
                 textFeatures: concatenated(microBatches.map(\.textFeatures), replacing: slot, with: forward.textFeatures),
                 logitScale: forward.logitScale)
@@ -62,10 +73,10 @@ extension TrainingStep {
             last = loss
         }
         guard let last else { throw TrainingError.shapeMismatch("an accumulated step needs cached micro-batches") }
-        optimizer.step(gradients: gradients, learningRate: learningRate)
-        clampLogitScale()
-        return StepResult(learningRate: learningRate, loss: last.loss, imageToTextAccuracy: last.imageToTextAccuracy,
-                          textToImageAccuracy: last.textToImageAccuracy)
+        // The reference's DDP averages after each micro-batch's backward; averaging is linear, so one average of
+        // the summed gradients is the same step with a k-th of the traffic.
+        try averageGradients()
+        return last
     }
 
     /// The rows of `blocks` one after another, with block `slot` replaced by `replacement`.

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import Layers
 import Models
@@ -15,9 +16,11 @@ public struct TrainingSummary: Sendable {
     public let lastValidation: ValidationResult?
 }
 
-/// The reference's training run (`cn_clip/training/main.py` + `train.py`) in one process on the CPU: data from the
-/// LMDB splits in the seeded sampler order, warm-up + cosine schedule indexed from the epoch, fp32 AdamW steps,
-/// validation at step/epoch intervals, `epoch{N}.pt` / `epoch_{E}_{S}.pt` / `epoch_latest.pt` checkpoints and resume.
+/// The reference's training run (`cn_clip/training/main.py` + `train.py`) on the CPU, in one process or as one rank
+/// of an `mpirun` group: data from the LMDB splits in the seeded sampler order (each rank its strided slice),
+/// warm-up + cosine schedule indexed from the epoch, fp32 AdamW steps on gradients averaged over the ranks,
+/// validation at step/epoch intervals (totals summed over the ranks), `epoch{N}.pt` / `epoch_{E}_{S}.pt` /
+/// `epoch_latest.pt` checkpoints (rank 0) and resume.
 public final class Trainer {
     public let parameters: TrainingParameters
     public let model: CLIPModel
@@ -31,15 +34,19 @@ public final class Trainer {
     public let stepsPerEpoch: Int
     public let maxSteps: Int
     public let maxEpochs: Int
+    /// The process group (a group of one for a plain run).
+    public let group: Communicator
     private let dropoutSeed: UInt64
 
     /// Prepares a run: checks the flags this port supports, opens the data, builds the optimizer and schedule,
     /// and logs the parameters (writing `params_<stamp>.txt` when outputs are saved).
     /// `model` holds the starting weights (from scratch or loaded); `parameters` must have its optimizer settings
-    /// filled (`fillOptimizerDefaults`).
+    /// filled (`fillOptimizerDefaults`). In a group of several ranks only rank 0 writes files; every rank must
+    /// pass the same parameters and starting weights (checked when the run starts).
     public init(parameters: TrainingParameters, model: CLIPModel, log: TrainingLog, stamp: String,
-                logPath: String?) throws {
-        try Self.checkSupported(parameters)
+                logPath: String?, group: Communicator = SingleProcessCommunicator()) throws {
+        try Self.checkSupported(parameters, model: model, worldSize: group.worldSize)
+        self.group = group
         guard let lr = parameters.lr, let beta1 = parameters.beta1, let beta2 = parameters.beta2,
               let eps = parameters.eps else {
             throw TrainerError.invalidArgument(flag: "--lr", reason: "optimizer settings are not filled in")
@@ -57,7 +64,7 @@ public final class Trainer {
                                 contextLength: parameters.contextLength, tokenizer: tokenizer)
         }
         checkpointPath = ((parameters.logs ?? "") as NSString).appendingPathComponent(parameters.name + "/checkpoints")
-        if parameters.savesOutputs {
+        if parameters.savesOutputs && group.isPrimary {
             do {
                 try FileManager.default.createDirectory(atPath: checkpointPath, withIntermediateDirectories: true)
             } catch {
@@ -66,7 +73,8 @@ public final class Trainer {
         }
         log.info(train.summary)
         if let validation { log.info(validation.summary) }
-        let batches = train.paddedLength(globalBatchSize: parameters.batchSize) / parameters.batchSize
+        let globalBatch = parameters.batchSize * group.worldSize
+        let batches = train.paddedLength(globalBatchSize: globalBatch) / globalBatch
         stepsPerEpoch = batches / parameters.accumFreq
         if let maxSteps = parameters.maxSteps {
             maxEpochs = (maxSteps * parameters.accumFreq + batches - 1) / batches
@@ -84,8 +92,12 @@ public final class Trainer {
                             weightDecay: parameters.wd,
                             options: TrainingOptions(gradientCheckpointing: parameters.gradCheckpointing,
                                                      freezeVision: parameters.freezeVision, dropout: true,
-                                                     masking: masking.isActive ? masking : nil))
-        dropoutSeed = parameters.initSeed ?? UInt64.random(in: 0...UInt64.max)
+                                                     masking: masking.isActive ? masking : nil),
+                            dataParallel: DataParallel(group: group, gatherWithGrad: parameters.gatherWithGrad,
+                                                       aggregate: !parameters.skipAggregate))
+        // Each rank draws its own dropout and FLIP masks (rank 0's are a single process's).
+        let seed = parameters.initSeed ?? UInt64.random(in: 0...UInt64.max)
+        dropoutSeed = group.rank == 0 ? seed : Dropout.mix(seed ^ UInt64(group.rank))
         if parameters.gradCheckpointing { log.info("Grad-checkpointing activated.") }
         if parameters.freezeVision { log.info("The visual encoder is freezed during training.") }
         try logParameters(stamp: stamp, logPath: logPath)
@@ -97,7 +109,13 @@ public final class Trainer {
 
     /// Refuses the flags whose behaviour this CPU port does not implement (rather than silently ignoring them)
     /// and values the run cannot work with.
-    public static func checkSupported(_ parameters: TrainingParameters) throws {
+    public static func checkSupported(_ parameters: TrainingParameters, model: CLIPModel? = nil, worldSize: Int = 1) throws {
+        if parameters.useBnSync && worldSize > 1 && !parameters.freezeVision, case .resnet = model?.visual {
+            throw TrainerError.invalidArgument(flag: "--use-bn-sync", reason: "not supported across \(worldSize) ranks: "
+                + "SyncBatchNorm would need two all-reduces inside every BatchNorm layer's forward and one in its "
+                + "backward (RN50 has 53), which this port's layers do not do; run without it (each rank normalises "
+                + "with its own batch statistics, the reference's default) or with --freeze-vision")
+        }
         if parameters.distillation {
             throw TrainerError.invalidArgument(flag: "--distillation", reason: "not supported: its teacher models are "
                 + "ModelScope downloads (damo/multi-modal_…) that this port cannot fetch or run")
@@ -122,12 +140,13 @@ public final class Trainer {
     }
 
     private func logParameters(stamp: String, logPath: String?) throws {
-        let derived = ["device": "cpu", "rank": "0", "world_size": "1", "local_device_rank": "0",
+        let derived = ["device": "cpu", "rank": "\(group.rank)", "world_size": "\(group.worldSize)",
+                       "local_device_rank": "\(group.localRank)",
                        "log_level": parameters.debug ? "10" : "20", "log_path": logPath ?? "None",
                        "checkpoint_path": checkpointPath]
         let lines = parameters.paramsLines(derived: derived)
         log.info("Params:")
-        if parameters.savesOutputs, let logs = parameters.logs {
+        if parameters.savesOutputs && group.isPrimary, let logs = parameters.logs {
             let path = (logs as NSString).appendingPathComponent("\(parameters.name)/params_\(stamp).txt")
             do {
                 try Data(lines.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -151,8 +170,16 @@ public final class Trainer {
         var resumePath = parameters.resume
         let latest = (checkpointPath as NSString).appendingPathComponent("epoch_latest.pt")
         if resumePath == nil, parameters.savesOutputs, FileManager.default.fileExists(atPath: latest) { resumePath = latest }
+        // Rank 0 decides which checkpoint (if any) the run resumes; every rank then reads it from its own disk.
+        let found = try group.broadcast(resumePath.map { FileManager.default.fileExists(atPath: $0) ? "1" + $0 : "0" + $0 } ?? "",
+                                        root: 0)
+        resumePath = found.isEmpty ? nil : String(found.dropFirst())
         if let path = resumePath {
-            if FileManager.default.fileExists(atPath: path) {
+            if found.hasPrefix("1") {
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw TrainerError.missingData(path: path, reason: "rank 0 resumes this checkpoint but rank \(group.rank) "
+                        + "cannot find it (every rank reads the checkpoint: put it on shared storage or copy it to each machine)")
+                }
                 let resumed = try TrainingCheckpoints.resume(from: path, model: model, optimizer: step.optimizer,
                                                              resetOptimizer: parameters.resetOptimizer, log: log)
                 if !parameters.resetDataOffset {
@@ -165,6 +192,8 @@ public final class Trainer {
                 log.info("=> no checkpoint found at '\(path)'")
             }
         }
+        try checkRanksAgree()
+        let resumedSteps = steps
         var lastValidation: ValidationResult?
         var epoch = startEpoch
         while epoch < maxEpochs {
@@ -174,7 +203,7 @@ public final class Trainer {
                 lastValidation = try validate(validation, epoch: epoch, steps: steps)
             }
             if epoch + 1 < maxEpochs { logDataSummaries() }
-            if parameters.savesOutputs && stepsThisEpoch > 0 {
+            if parameters.savesOutputs && group.isPrimary && stepsThisEpoch > 0 {
                 let checkpoint = try TrainingCheckpoints.make(model: model, optimizer: step.optimizer, epoch: epoch + 1,
                                                               step: steps, name: parameters.name)
                 if epoch + 1 == maxEpochs || (parameters.saveEpochFrequency > 0
@@ -184,6 +213,12 @@ public final class Trainer {
                 try TrainingCheckpoints.save(checkpoint, to: checkpointFile("epoch_latest.pt"), log: log)
             }
             epoch += 1
+        }
+        if group.isDistributed && steps > resumedSteps {
+            let stats = group.statistics, count = Double(steps - resumedSteps)
+            log.info("Communication (rank 0): \(fixedDecimals(stats.seconds / count, 3))s per step in collectives, "
+                     + "\(stats.bytesReduced / (steps - resumedSteps)) bytes all-reduced and "
+                     + "\(stats.bytesGathered / (steps - resumedSteps)) bytes gathered per step, over \(group.worldSize) ranks")
         }
         return TrainingSummary(steps: steps, epochs: epoch, lastValidation: lastValidation)
     }
@@ -195,9 +230,10 @@ public final class Trainer {
     /// but never stepped, as in the reference.
     private func trainEpoch(_ epoch: Int, lastValidation: inout ValidationResult?) throws -> Int {
         let batchSize = parameters.batchSize, accum = parameters.accumFreq
-        let batches = train.batches(batchSize: batchSize, seed: parameters.seed, epoch: epoch)
-        let samplesPerEpoch = train.paddedLength(globalBatchSize: batchSize)
-        let batchesPerEpoch = samplesPerEpoch / batchSize
+        let batches = train.batches(batchSize: batchSize, seed: parameters.seed, epoch: epoch, rank: group.rank,
+                                    worldSize: group.worldSize)
+        let samplesPerEpoch = train.paddedLength(globalBatchSize: batchSize * group.worldSize)
+        let batchesPerEpoch = samplesPerEpoch / (batchSize * group.worldSize)
         step.discardMicroBatches()
         var trained = 0
         var end = Date()
@@ -229,7 +265,7 @@ public final class Trainer {
             if let validation, let interval = parameters.validStepInterval, (globalStep + 1) % interval == 0 {
                 lastValidation = try validate(validation, epoch: epoch, steps: globalStep + 1)
             }
-            if parameters.savesOutputs, parameters.saveStepFrequency > 0, (globalStep + 1) % parameters.saveStepFrequency == 0 {
+            if parameters.savesOutputs, group.isPrimary, parameters.saveStepFrequency > 0, (globalStep + 1) % parameters.saveStepFrequency == 0 {
                 let checkpoint = try TrainingCheckpoints.make(model: model, optimizer: step.optimizer, epoch: epoch + 1,
                                                               step: globalStep + 1, name: parameters.name)
                 try TrainingCheckpoints.save(checkpoint, to: checkpointFile("epoch_\(epoch + 1)_\(globalStep + 1).pt"), log: log)
@@ -242,7 +278,7 @@ public final class Trainer {
     /// The reference's training log message for step `step` (0-based) at batch `index` of `epoch`.
     private func trainingLine(step: Int, epoch: Int, index: Int, samplesPerEpoch: Int, result: StepResult,
                               dataTime: Double, batchTime: Double) -> String {
-        let globalBatchSize = parameters.batchSize * parameters.accumFreq
+        let globalBatchSize = parameters.batchSize * parameters.accumFreq * group.worldSize
         let stepIndex = index / parameters.accumFreq
         let percent = 100.0 * Double(stepIndex + 1) / Double(stepsPerEpoch)
         var line = "Global Steps: \(step + 1)/\(maxSteps) | Train Epoch: \(epoch + 1) "

@@ -56,17 +56,21 @@ public struct LMDBTrainingSet: Sendable {
         (pairCount + globalBatchSize - 1) / globalBatchSize * globalBatchSize
     }
 
-    /// Loads the batches of one epoch on a background thread, `prefetch` batches ahead: the sampler order for
-    /// `seed + epoch`, cut into consecutive batches of `batchSize` (every batch full, as the dataset is padded).
-    /// Augmented images draw from `augmentationRandom(seed:epoch:position:)`, so a run repeats exactly.
-    public func batches(batchSize: Int, seed: Int, epoch: Int, prefetch: Int = 2) -> Prefetcher<TrainingBatch> {
-        let order = DistributedSamplerOrder.indices(count: paddedLength(globalBatchSize: batchSize), seed: seed, epoch: epoch)
+    /// Loads rank `rank`'s batches of one epoch on a background thread, `prefetch` batches ahead: the dataset
+    /// padded to a multiple of `batchSize × worldSize`, the sampler order for `seed + epoch`, this rank's strided
+    /// slice of it, cut into consecutive batches of `batchSize` (every batch full).
+    /// Augmented images draw from `augmentationRandom(seed:epoch:position:)` (position in the whole epoch's
+    /// order), so a run repeats exactly and a sample is augmented alike whatever the world size.
+    public func batches(batchSize: Int, seed: Int, epoch: Int, rank: Int = 0, worldSize: Int = 1,
+                        prefetch: Int = 2) -> Prefetcher<TrainingBatch> {
+        let order = DistributedSamplerOrder.indices(count: paddedLength(globalBatchSize: batchSize * worldSize), seed: seed,
+                                                    epoch: epoch, rank: rank, worldSize: worldSize)
         let set = self
         return Prefetcher(capacity: prefetch) { emit in
             let readers = try set.openReaders()
             for start in stride(from: 0, to: order.count, by: batchSize) {
                 let batch = try set.batch(Array(order[start..<min(start + batchSize, order.count)]), readers: readers) {
-                    Self.augmentationRandom(seed: seed, epoch: epoch, position: start + $0)
+                    Self.augmentationRandom(seed: seed, epoch: epoch, position: (start + $0) * worldSize + rank)
                 }
                 if !emit(batch) { return }
             }

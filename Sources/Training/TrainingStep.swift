@@ -41,6 +41,8 @@ public final class TrainingStep: @unchecked Sendable {
     public let schedule: CosineSchedule
     public let options: TrainingOptions
     public let gradients = GradientStore()
+    /// The ranks this step spans (a group of one for a plain run).
+    public let dataParallel: DataParallel
     /// Micro-batches forwarded without gradient since the last accumulated step.
     var microBatches: [MicroBatch] = []
 
@@ -52,9 +54,10 @@ public final class TrainingStep: @unchecked Sendable {
     /// Activation and gradient buffers are recycled between steps by the tensor engine's buffer pool, whose cache
     /// this raises to `bufferCacheMegabytes`.
     public init(model: CLIPModel, schedule: CosineSchedule, beta1: Double, beta2: Double, eps: Double,
-                weightDecay: Double, options: TrainingOptions) {
+                weightDecay: Double, options: TrainingOptions, dataParallel: DataParallel = .singleProcess) {
         BufferPool.raiseCacheLimit(toMegabytes: Self.bufferCacheMegabytes)
         self.model = model
+        self.dataParallel = dataParallel
         self.schedule = schedule
         self.options = options
         if options.freezeVision { gradients.freeze(model.visionParameters) }
@@ -73,10 +76,11 @@ public final class TrainingStep: @unchecked Sendable {
         let pass = trainingPass(seed: dropoutSeed)
         let forward = try model.forwardTraining(images: images, tokens: tokens, pass: pass, freezeVision: options.freezeVision,
                                                 keptPatches: keptPatches ?? maskedPatches(images: images, seed: dropoutSeed))
-        let loss = try ContrastiveLoss.compute(imageFeatures: forward.imageFeatures, textFeatures: forward.textFeatures,
-                                               logitScale: forward.logitScale)
+        let loss = try dataParallel.loss(imageFeatures: forward.imageFeatures, textFeatures: forward.textFeatures,
+                                         logitScale: forward.logitScale)
         try model.backward(gradImageFeatures: loss.gradImageFeatures, gradTextFeatures: loss.gradTextFeatures,
                            gradLogitScale: loss.gradLogitScale, cache: forward.cache, pass: pass, into: gradients)
+        try averageGradients()
         return loss
     }
 
@@ -99,6 +103,11 @@ public final class TrainingStep: @unchecked Sendable {
     /// The FLIP patches kept for a gradient-carrying forward of `images` (nil without masking or for a ResNet).
     func maskedPatches(images: Tensor, seed: UInt64) -> [[Int]]? {
         options.masking?.keptPatches(for: model, images: images.shape[0], seed: Dropout.mix(seed ^ 0x464C_4950))
+    }
+
+    /// DDP's average of the gradients over the ranks (nothing in a group of one).
+    func averageGradients() throws {
+        try dataParallel.averageGradients(gradients, parameters: optimizer.parameters.map(\.tensor))
     }
 
     /// logit_scale ← clamp(logit_scale, 0, 4.6052).

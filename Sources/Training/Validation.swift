@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import Models
 import Tensor
@@ -14,13 +15,16 @@ public struct ValidationResult: Sendable, Equatable {
 }
 
 extension Trainer {
-    /// Runs the model in inference mode over the validation split (sampler order for epoch 0, padded), logging
-    /// progress every 100 batches and the reference's `Validation Result …` line.
+    /// Runs the model in inference mode over this rank's slice of the validation split (sampler order for epoch 0,
+    /// padded to a multiple of the batch size × world size), sums the reference's four totals over the ranks, and
+    /// logs progress every 100 batches and the reference's `Validation Result …` line.
     func validate(_ set: LMDBTrainingSet, epoch: Int, steps: Int) throws -> ValidationResult {
         log.info("Begin to eval on validation set (epoch \(epoch + 1) @ \(steps) steps)...")
         let batchSize = parameters.validBatchSize
-        let batchCount = set.paddedLength(globalBatchSize: batchSize) / batchSize
-        let batches = set.batches(batchSize: batchSize, seed: parameters.seed, epoch: 0)
+        let globalBatch = batchSize * group.worldSize
+        let batchCount = set.paddedLength(globalBatchSize: globalBatch) / globalBatch
+        let batches = set.batches(batchSize: batchSize, seed: parameters.seed, epoch: 0, rank: group.rank,
+                                  worldSize: group.worldSize)
         var lossSum = 0.0, imageCorrect = 0.0, textCorrect = 0.0
         var samples = 0, lastBatch = 0
         for index in 0..<batchCount {
@@ -37,9 +41,10 @@ extension Trainer {
             lastBatch = rows
             if (index + 1) % 100 == 0 { log.info("Evaluated \(index + 1)/\(batchCount) batches...") }
         }
-        let n = Double(max(samples, 1))
-        let result = ValidationResult(loss: lossSum / n, imageToTextAccuracy: imageCorrect / n,
-                                      textToImageAccuracy: textCorrect / n, samples: samples)
+        let totals = try group.allReduceSum([lossSum, imageCorrect, textCorrect, Double(samples)])
+        let n = max(totals[3], 1)
+        let result = ValidationResult(loss: totals[0] / n, imageToTextAccuracy: totals[1] / n,
+                                      textToImageAccuracy: totals[2] / n, samples: Int(totals[3]))
         let logitScale = Double(model.logitScale.contiguous().toArray()[0])
         log.info("Validation Result (epoch \(epoch + 1) @ \(steps) steps) | "
                  + "Valid Loss: \(fixedDecimals(result.loss, 6)) | "

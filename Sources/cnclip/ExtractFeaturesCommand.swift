@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataset
+import Distributed
 import Foundation
 import Models
 import Retrieval
@@ -13,7 +14,9 @@ struct ExtractFeaturesCommand: ParsableCommand {
             Texts are encoded first (file order), then the images of the LMDB (key order). --precision amp and fp32 \
             both mean exact fp32 weights and fp32 inference, as in the reference; fp16 rounds the weights the \
             reference keeps in fp16 but still computes in fp32 (the reference computes in fp16 on a GPU). \
-            Outputs appear only when every requested feature was written (temporary files, renamed at the end).
+            Outputs appear only when every requested feature was written (temporary files, renamed at the end). \
+            Under `mpirun -np N` the batches are shared out over the ranks (batch b on rank b mod N) and rank 0 \
+            writes the same file, byte for byte, as one process; every rank reads the data and checkpoint paths.
             """
     )
 
@@ -67,7 +70,15 @@ struct ExtractFeaturesCommand: ParsableCommand {
     }
 
     func run() throws {
-        printParams()
+        let group = try ProcessGroup.join()
+        try ProcessGroup.run(group) { try run(group: group) }
+    }
+
+    private func run(group: Communicator) throws {
+        // Rank 0 prints the reference's lines and writes the files; the other ranks only compute.
+        let primary = group.isPrimary
+        func print(_ line: String) { if primary { Swift.print(line) } }
+        if primary { printParams() }
         let config = try model.config(checkpoint: checkpoint.resume)
         if let path = model.modelConfig {
             print("Loading model config from \(path)")
@@ -86,28 +97,30 @@ struct ExtractFeaturesCommand: ParsableCommand {
             texts = try EvalText.readAll(path: textData)
         }
         // Opened before the model loads, so an unwritable output fails fast; renamed into place only at the end.
-        let textWriter = try extractTextFeatures ? FeatureJSONLWriter(path: textOutputPath, kind: .text) : nil
-        let imageWriter = try extractImageFeatures ? FeatureJSONLWriter(path: imageOutputPath, kind: .image) : nil
+        let textWriter = try extractTextFeatures && primary ? FeatureJSONLWriter(path: textOutputPath, kind: .text) : nil
+        let imageWriter = try extractImageFeatures && primary ? FeatureJSONLWriter(path: imageOutputPath, kind: .image) : nil
         print("Begin to load model checkpoint from \(checkpoint.resume).")
         let loaded = try CLIPModel.load(config: config, checkpoint: checkpoint.url(),
                                         precision: precision == "fp16" ? .roundedToHalf : .exact)
         print("=> loaded checkpoint '\(checkpoint.resume)' (epoch \(loaded.epoch.map(String.init) ?? "None") "
               + "@ \(loaded.step.map(String.init) ?? "None") steps)")
         let extractor = FeatureExtractor(loaded)
-        if let writer = textWriter {
+        let progressOutput: (String) -> Void = primary ? { printToStandardError($0) } : { _ in }
+        if extractTextFeatures {
             print("Make inference for texts...")
-            let meter = ProgressMeter(label: "texts", total: texts.count, interval: progressInterval, output: printToStandardError)
+            let meter = ProgressMeter(label: "texts", total: texts.count, interval: progressInterval,
+                                      output: progressOutput)
             let count = try extractor.extractTexts(texts, batchSize: textBatchSize, contextLength: contextLength,
-                                                   into: writer, progress: { meter.update(done: $0) })
+                                                   group: group, into: textWriter, progress: { meter.update(done: $0) })
             meter.finish()
             print("\(count) text features are stored in \(textOutputPath)")
         }
-        if let writer = imageWriter {
+        if extractImageFeatures {
             print("Make inference for images...")
             let meter = ProgressMeter(label: "images", total: imageCount, interval: progressInterval,
-                                      output: printToStandardError)
+                                      output: progressOutput)
             let count = try extractor.extractImages(
-                lmdbPath: imageData, batchSize: imageBatchSize, into: writer,
+                lmdbPath: imageData, batchSize: imageBatchSize, group: group, into: imageWriter,
                 warning: { printToStandardError("warning: \($0)") }, progress: { done, _ in meter.update(done: done) })
             meter.finish()
             print("\(count) image features are stored in \(imageOutputPath)")

@@ -1,21 +1,27 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import Models
 import Training
 
-/// `cnclip train`: the reference's `cn_clip/training/main.py` in one CPU process, with its flags, defaults,
-/// log lines, params file, checkpoints and resume rules. Prints a JSON summary on stdout when done.
+/// `cnclip train`: the reference's `cn_clip/training/main.py` on the CPU, in one process or as the ranks of an
+/// `mpirun` launch, with its flags, defaults, log lines, params file, checkpoints and resume rules. Prints a JSON
+/// summary on stdout when done (rank 0).
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train or finetune Chinese-CLIP on LMDB splits as cn_clip/training/main.py does (one CPU process, fp32).",
+        abstract: "Train or finetune Chinese-CLIP on LMDB splits as cn_clip/training/main.py does (CPU, fp32; several processes with mpirun).",
         discussion: """
             Logs go to <logs>/<name>/out_<UTC stamp>.log and stderr, parameters to params_<stamp>.txt, checkpoints to \
             <logs>/<name>/checkpoints (epoch{N}.pt, epoch_{E}_{S}.pt, epoch_latest.pt, readable by the reference). \
             An existing epoch_latest.pt is resumed automatically. To finetune a released model, pass it with \
             --resume <file.pt> --reset-data-offset --reset-optimizer. Without --resume the weights are initialised \
             from scratch as the reference initialises them, then --clip-weight-path / --bert-weight-path replace \
-            the image / text tower (fp16-rounded as the reference's load() leaves them).
+            the image / text tower (fp16-rounded as the reference's load() leaves them). \
+            Under `mpirun -np N` each process is one rank: --batch-size is per rank (Global Batch Size = \
+            batch size × accum-freq × N), features are all-gathered for the loss and gradients averaged as the \
+            reference's DDP does; rank 0 writes logs and checkpoints; a failing rank ends the whole job. \
+            Size ranks × CNCLIP_NUM_THREADS to the cores (see the README).
             """)
 
     @Option(name: .customLong("train-data"), help: "LMDB directory of the training split (with pairs/ and imgs/).")
@@ -60,7 +66,7 @@ struct TrainCommand: ParsableCommand {
     var wd = 0.2
     @Option(name: .long, help: "Warm-up steps.")
     var warmup = 500
-    @Flag(name: .customLong("use-bn-sync"), help: "Accepted; one process here, so BatchNorm statistics are already global.")
+    @Flag(name: .customLong("use-bn-sync"), help: "SyncBatchNorm: accepted in one process (statistics are already global); refused for an RN50 tower trained across ranks.")
     var useBnSync = false
     @Flag(name: .customLong("use-augment"), help: "Augment training images as the reference's timm transform does: random resized crop (scale 0.9-1), horizontal flip, AutoAugment 'original' (Pillow-exact ops). Train split only; seeded from --seed, epoch and sample position, so runs repeat (the reference's are unseeded).")
     var useAugment = false
@@ -93,9 +99,9 @@ struct TrainCommand: ParsableCommand {
     var useFlashAttention = false
     @Option(name: .customLong("accum-freq"), help: "Gradient accumulation: one optimizer step per this many batches, the loss over all of them (global batch = batch size × this).")
     var accumFreq = 1
-    @Flag(name: .customLong("gather-with-grad"), help: "Accepted; one process here, so there is nothing to gather.")
+    @Flag(name: .customLong("gather-with-grad"), help: "Across ranks: gather features differentiably in rank order (the exact gradient of the global batch); default: local features first, gathered copies without gradient.")
     var gatherWithGrad = false
-    @Flag(name: .customLong("skip-aggregate"), help: "Accepted; one process here, so local and aggregated losses agree.")
+    @Flag(name: .customLong("skip-aggregate"), help: "Across ranks: each rank's loss over its own batch only (no all-gather).")
     var skipAggregate = false
     @Flag(name: .long, help: "Log at DEBUG level (sets log_level 10 in the params).")
     var debug = false
@@ -163,7 +169,11 @@ struct TrainCommand: ParsableCommand {
         parameters.kdLossWeight = kdLossWeight
         parameters.initSeed = initSeed
         try parameters.fillOptimizerDefaults()
-        let summary = try TrainingRun.start(parameters: parameters, config: model.config(checkpoint: resume))
-        print(summary.json)
+        let group = try ProcessGroup.join()
+        try ProcessGroup.run(group) {
+            let summary = try TrainingRun.start(parameters: parameters, config: model.config(checkpoint: resume),
+                                                group: group)
+            if group.isPrimary { print(summary.json) }
+        }
     }
 }

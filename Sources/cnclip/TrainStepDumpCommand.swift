@@ -1,13 +1,14 @@
 import ArgumentParser
 import Checkpoint
+import Distributed
 import Foundation
 import Models
 import Tensor
 import Training
 
-/// `cnclip train-step-dump` (hidden, diagnostic): one fp32 training step of the reference's loop (dropout off) on a
-/// fixed batch, writing the loss, the gradients and the parameters after AdamW so a parity script can compare them
-/// with the reference's own step.
+/// `cnclip train-step-dump` (hidden, diagnostic): fp32 training steps of the reference's loop (dropout off) on a
+/// fixed batch, writing the loss, the gradients and the parameters after AdamW so a parity script or test can
+/// compare them with the reference's own steps, or a run over `mpirun` ranks with one process.
 struct TrainStepDumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-step-dump",
@@ -16,7 +17,12 @@ struct TrainStepDumpCommand: ParsableCommand {
             The batch file (.pt or .safetensors) holds `images` [N,3,R,R] (preprocessed, fp32) and `ids` [N,L] \
             (token ids). The output (.pt or .safetensors) holds `loss`, `acc_i2t`, `acc_t2i`, `lr` (one value each), \
             and for every chosen parameter `grad.<name>` (its gradient) and `final.<name>` (its value after the \
-            AdamW step and the logit-scale clamp). A JSON summary line goes to stdout.
+            AdamW step and the logit-scale clamp). A JSON summary line goes to stdout. \
+            With --steps N the batch is trained on N times (steps --step … --step+N−1); `loss` and `grad.*` are the \
+            first step's, `losses` holds every step's loss and `final.*` the parameters after the last. With \
+            --accum-freq k the batch's rows form k consecutive micro-batches of one accumulated step. Under \
+            `mpirun -np W` rank r takes part r of every micro-batch (so W ranks see the same global batch as one \
+            process) and rank 0 writes the output.
             """,
         shouldDisplay: false)
 
@@ -56,11 +62,33 @@ struct TrainStepDumpCommand: ParsableCommand {
     @Option(name: .customLong("tensor"), help: "A parameter to write (repeatable; default: every trainable parameter).")
     var tensors: [String] = []
 
+    @Option(help: "Optimizer steps to run on the batch.")
+    var steps = 1
+
+    @Option(name: .customLong("accum-freq"), help: "Micro-batches per step (the batch's rows split in this many).")
+    var accumFreq = 1
+
+    @Flag(name: .customLong("freeze-vision"), help: "Do not train the vision tower.")
+    var freezeVision = false
+
+    @Flag(name: .customLong("gather-with-grad"), help: "Across ranks: gather features differentiably.")
+    var gatherWithGrad = false
+
+    @Option(name: .customLong("tower-gradient-scale"),
+            help: "Multiply every gradient but logit_scale's by this before each AdamW step (one process emulating the reference's default gather over N ranks: 1/N).")
+    var towerGradientScale: Float = 1
+
     func validate() throws {
         guard step >= 0 else { throw ValidationError("--step must not be negative") }
+        guard steps >= 1, accumFreq >= 1 else { throw ValidationError("--steps and --accum-freq must be at least 1") }
     }
 
     func run() throws {
+        let group = try ProcessGroup.join()
+        try ProcessGroup.run(group) { try run(group: group) }
+    }
+
+    private func run(group: Communicator) throws {
         var settings = TrainingParameters(trainData: "")
         settings.visionModel = model.visionModel
         (settings.lr, settings.beta1, settings.beta2, settings.eps) = (lr, beta1, beta2, eps)
@@ -69,31 +97,76 @@ struct TrainStepDumpCommand: ParsableCommand {
             throw ValidationError("give --lr, --beta1, --beta2 and --eps")
         }
         let (images, tokens) = try readBatch()
+        let micro = try microBatches(images: images, tokens: tokens, group: group)
         let clip = try CLIPModel.load(config: model.config(), checkpoint: checkpoint.url()).model
         let schedule = try CosineSchedule(baseLearningRate: lr, warmupSteps: warmup, totalSteps: maxSteps)
         let trainer = TrainingStep(model: clip, schedule: schedule, beta1: beta1, beta2: beta2, eps: eps,
-                                   weightDecay: wd, options: TrainingOptions(dropout: false))
-        let started = Date()
-        let result = try trainer.run(step: step, images: images, tokens: tokens)
-        FileHandle.standardError.write(Data(String(format: "step took %.1f s\n", Date().timeIntervalSince(started)).utf8))
-
+                                   weightDecay: wd, options: TrainingOptions(freezeVision: freezeVision, dropout: false),
+                                   dataParallel: DataParallel(group: group, gatherWithGrad: gatherWithGrad))
         let entries = clip.stateEntries()
-        let gradients = trainer.gradients.named(entries)
+        let started = Date()
+        var losses: [Float] = [], first: ContrastiveLossResult?, firstGradients: [String: Tensor] = [:]
+        var learningRate = 0.0
+        for index in 0..<steps {
+            learningRate = schedule.learningRate(step: step + index)
+            let result: ContrastiveLossResult
+            if accumFreq == 1 {
+                result = try trainer.lossAndGradients(images: micro[0].images, tokens: micro[0].tokens)
+            } else {
+                for part in micro { try trainer.cacheMicroBatch(images: part.images, tokens: part.tokens, dropoutSeed: 0) }
+                result = try trainer.accumulatedLossAndGradients()
+            }
+            if towerGradientScale != 1 {
+                for entry in entries where entry.kind == .parameter && entry.name != "logit_scale" {
+                    if let gradient = trainer.gradients.gradient(for: entry.tensor) {
+                        try addInPlace(gradient, gradient, scale: towerGradientScale - 1)
+                    }
+                }
+            }
+            if index == 0 {
+                first = result
+                firstGradients = trainer.gradients.named(entries).mapValues { gradient in
+                    let copy = Tensor(zeros: gradient.shape)
+                    gradient.copyElements(to: copy.storage.pointer)
+                    return copy
+                }
+            }
+            losses.append(result.loss)
+            trainer.optimizer.step(gradients: trainer.gradients, learningRate: learningRate)
+            trainer.clampLogitScale()
+        }
+        FileHandle.standardError.write(Data(String(format: "%d step(s) took %.1f s\n", steps,
+                                                   Date().timeIntervalSince(started)).utf8))
+        guard group.isPrimary, let first else { return }
         let values = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.tensor) })
-        let chosen = tensors.isEmpty ? entries.map(\.name).filter { gradients[$0] != nil } : tensors
+        let chosen = tensors.isEmpty ? entries.map(\.name).filter { firstGradients[$0] != nil } : tensors
         var written: [(String, StoredTensor)] = try [
-            ("loss", Double(result.loss)), ("acc_i2t", Double(result.imageToTextAccuracy)),
-            ("acc_t2i", Double(result.textToImageAccuracy)), ("lr", result.learningRate),
+            ("loss", Double(first.loss)), ("acc_i2t", Double(first.imageToTextAccuracy)),
+            ("acc_t2i", Double(first.textToImageAccuracy)), ("lr", learningRate),
         ].map { ($0.0, try StoredTensor(Tensor(shape: [1], data: [Float($0.1)]))) }
+        written.append(("losses", try StoredTensor(Tensor(shape: [losses.count], data: losses))))
         for name in chosen {
             guard let value = values[name] else { throw ValidationError("--tensor \(name): the model has no such tensor") }
-            guard let gradient = gradients[name] else { throw ValidationError("--tensor \(name): no gradient reached it") }
-            written.append(("grad.\(name)", try StoredTensor(gradient.contiguous())))
+            guard let gradient = firstGradients[name] else { throw ValidationError("--tensor \(name): no gradient reached it") }
+            written.append(("grad.\(name)", try StoredTensor(gradient)))
             written.append(("final.\(name)", try StoredTensor(value.contiguous())))
         }
         try Checkpoint(layout: .bareStateDict, stateDict: StateDict(written)).write(to: URL(fileURLWithPath: output))
-        print("{\"loss\": \(result.loss), \"lr\": \(result.learningRate), \"acc_i2t\": \(result.imageToTextAccuracy), "
-              + "\"acc_t2i\": \(result.textToImageAccuracy), \"tensors\": \(chosen.count)}")
+        print("{\"loss\": \(first.loss), \"lr\": \(learningRate), \"acc_i2t\": \(first.imageToTextAccuracy), "
+              + "\"acc_t2i\": \(first.textToImageAccuracy), \"tensors\": \(chosen.count), \"world_size\": \(group.worldSize)}")
+    }
+
+    /// This rank's part of each of the `--accum-freq` micro-batches the batch's rows form.
+    private func microBatches(images: Tensor, tokens: [[Int]], group: Communicator) throws -> [(images: Tensor, tokens: [[Int]])] {
+        let rows = tokens.count, parts = accumFreq * group.worldSize
+        guard rows % parts == 0 else {
+            throw ValidationError("\(batch): \(rows) rows do not split into \(accumFreq) micro-batches × \(group.worldSize) ranks")
+        }
+        let size = rows / parts
+        return try (0..<accumFreq).map { slot in
+            let start = (slot * group.worldSize + group.rank) * size
+            return (try images.sliced(axis: 0, range: start..<(start + size)).contiguous(), Array(tokens[start..<(start + size)]))
+        }
     }
 
     /// The batch file's images and token-id rows.
