@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 
 # Debian packages the build, the tests and the demo need.
-APT_PACKAGES := libopenblas-dev libopenblas0-pthread liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
+APT_PACKAGES := libopenblas-dev libopenblas0-pthread libdnnl-dev liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
                 libgif-dev libcairo2-dev dataset-fashion-mnist
 # Debian packages that make the reference (Chinese-CLIP on CPU PyTorch) for `make fixtures`.
 REFERENCE_APT_PACKAGES := python3-torch python3-torchvision python3-lmdb python3-tqdm python3-venv python3-pil

@@ -21,6 +21,11 @@ let package = Package(
         .systemLibrary(name: "CWebP", path: "Sources/CWebP", providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+
+        // The CPU's instruction-set features (CPUID), and the fix of OpenBLAS's core type for the executable.
+        .target(name: "CPUFeatures"),
+        .target(name: "OpenBLASCoreType", dependencies: ["CPUFeatures", "CBLAS"]),
 
         // The engine and the model inputs.
         .target(name: "Tensor", dependencies: ["CBLAS"]),
@@ -44,11 +49,16 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["Dataset", "Tensor", "Layers", "Models", "Imaging", "Tokenizer"],
                 resources: [.copy("Resources/zeroshot_templates.json")]),
 
+        // int8 / bf16 (and fp32 where faster) Linear layers through oneDNN: `--precision`.
+        .target(name: "Quantized", dependencies: ["CDNNL", "CPUFeatures", "Tensor", "Layers", "Models", "Checkpoint",
+                                                "Imaging", "Tokenizer"]),
+
         // The demo's data preparation (Fashion-MNIST → the reference's dataset format) and report.
         .target(name: "Demo", dependencies: ["CPNG", "CCairo"]),
 
         .executableTarget(name: "cnclip", dependencies: [
             "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo",
+            "Quantized", "OpenBLASCoreType",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -63,6 +73,8 @@ let package = Package(
                                                         "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "Imaging", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
+        .testTarget(name: "QuantizedTests", dependencies: ["Quantized", "Models", "Layers", "Tensor", "Checkpoint",
+                                                         "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "Models", "Tensor", "Tokenizer", "TestSupport"]),
     ]
 )
