@@ -15,23 +15,16 @@ private func check(_ status: dnnl_status_t, _ call: String) throws {
     guard status == dnnl_success else { throw DNNLError(call: call, status: Int(status.rawValue)) }
 }
 
-/// The process's oneDNN CPU engine and stream. Executions are serialised (oneDNN threads each one itself with
-/// OpenMP, `Parallel.threadCount` threads).
+/// The process's oneDNN CPU engine. oneDNN's own OpenMP threading is not used: each call runs on one thread
+/// (`omp_set_num_threads(1)` on the calling thread), and `DNNLMatmul.run` splits the rows across `Parallel`'s
+/// threads, so oneDNN never competes with the engine's other kernels for the cores (nor spins between calls).
 private final class DNNLContext: @unchecked Sendable {
     static let shared = DNNLContext()
     let engine: dnnl_engine_t?
-    let stream: dnnl_stream_t?
-    let executing = Mutex(())
 
     private init() {
-        omp_set_num_threads(Int32(Parallel.threadCount))
         var engine: dnnl_engine_t?
-        var stream: dnnl_stream_t?
-        if dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success {
-            _ = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue)
-        }
-        self.engine = engine
-        self.stream = stream
+        self.engine = dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success ? engine : nil
     }
 }
 
@@ -90,6 +83,15 @@ enum MatmulTypes: Hashable, Sendable {
     /// f32 · f32 → f32, plus an f32 bias.
     case fp32
 
+    /// Bytes per source element (u8, bf16, f32); every destination element is 4 bytes (s32 or f32).
+    var sourceElementSize: Int {
+        switch self {
+        case .int8: return 1
+        case .bf16: return 2
+        case .fp32: return 4
+        }
+    }
+
     var types: (source: dnnl_data_type_t, weights: dnnl_data_type_t, destination: dnnl_data_type_t) {
         switch self {
         case .int8: return (dnnl_u8, dnnl_s8, dnnl_s32)
@@ -112,7 +114,7 @@ final class DNNLMatmul: @unchecked Sendable {
     init(types: MatmulTypes, k: Int, n: Int, hasBias: Bool) throws {
         self.types = types; self.k = k; self.n = n; self.hasBias = hasBias
         let context = DNNLContext.shared
-        guard context.engine != nil, context.stream != nil else { throw DNNLError(call: "dnnl_engine_create", status: -1) }
+        guard context.engine != nil else { throw DNNLError(call: "dnnl_engine_create", status: -1) }
         let (sourceType, weightType, destinationType) = types.types
         let rows = cnclip_dnnl_runtime_dim()
         var source = dnnl_memory_desc_t(), weights = dnnl_memory_desc_t(), destination = dnnl_memory_desc_t()
@@ -146,12 +148,39 @@ final class DNNLMatmul: @unchecked Sendable {
     }
 
     /// Runs the product for `m` rows: `source` m×k, `weights` n×k, `bias` n floats (when the primitive has one),
-    /// `destination` m×n, all row-major and contiguous.
+    /// `destination` m×n, all row-major and contiguous. Rows are split across `Parallel`'s threads (at least
+    /// `minimumRowsPerPart` each).
     func run(m: Int, source: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafePointer<Float>?,
              destination: UnsafeMutableRawPointer) throws {
         guard m > 0 else { return }
+        let parts = min(Parallel.threadCount, max(1, m / DNNLMatmul.minimumRowsPerPart))
+        if parts == 1 {
+            try runRows(0..<m, source: source, weights: weights, bias: bias, destination: destination)
+            return
+        }
+        let operands = MatmulOperands(source: source, weights: weights, bias: bias, destination: destination)
+        let failure = Mutex<(any Error)?>(nil)
+        Parallel.forRanges(m, grain: (m + parts - 1) / parts) { rows in
+            do {
+                try runRows(rows, source: operands.source, weights: operands.weights, bias: operands.bias,
+                            destination: operands.destination)
+            } catch {
+                failure.withLock { $0 = error }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// Fewest rows one thread's part of a split product gets.
+    static let minimumRowsPerPart = 32
+
+    /// The product for `rows` of the operands, on the calling thread.
+    private func runRows(_ rows: Range<Int>, source: UnsafeRawPointer, weights: UnsafeRawPointer,
+                         bias: UnsafePointer<Float>?, destination: UnsafeMutableRawPointer) throws {
+        omp_set_num_threads(1)
         let context = DNNLContext.shared
         let (sourceType, weightType, destinationType) = types.types
+        let m = rows.count
         var sourceDesc = dnnl_memory_desc_t(), weightDesc = dnnl_memory_desc_t(), destinationDesc = dnnl_memory_desc_t()
         var biasDesc = dnnl_memory_desc_t()
         try check(cnclip_dnnl_matrix(&sourceDesc, Int64(m), Int64(k), sourceType, Int64(k), 1), "memory_desc(src)")
@@ -159,7 +188,12 @@ final class DNNLMatmul: @unchecked Sendable {
         try check(cnclip_dnnl_matrix(&destinationDesc, Int64(m), Int64(n), destinationType, Int64(n), 1), "memory_desc(dst)")
         try check(cnclip_dnnl_matrix(&biasDesc, 1, Int64(n), dnnl_f32, Int64(n), 1), "memory_desc(bias)")
         var memories: [dnnl_memory_t?] = []
-        defer { for memory in memories { dnnl_memory_destroy(memory) } }
+        var stream: dnnl_stream_t?
+        defer {
+            for memory in memories { dnnl_memory_destroy(memory) }
+            if stream != nil { dnnl_stream_destroy(stream) }
+        }
+        try check(dnnl_stream_create(&stream, context.engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
         func memory(_ descriptor: inout dnnl_memory_desc_t, _ pointer: UnsafeRawPointer) throws -> dnnl_memory_t? {
             var made: dnnl_memory_t?
             try check(dnnl_memory_create(&made, &descriptor, context.engine, UnsafeMutableRawPointer(mutating: pointer)),
@@ -167,16 +201,21 @@ final class DNNLMatmul: @unchecked Sendable {
             memories.append(made)
             return made
         }
-        var arguments = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: try memory(&sourceDesc, source)),
+        let sourceRows = source + rows.lowerBound * k * types.sourceElementSize
+        let destinationRows = destination + rows.lowerBound * n * 4
+        var arguments = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: try memory(&sourceDesc, sourceRows)),
                          dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: try memory(&weightDesc, weights)),
-                         dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: try memory(&destinationDesc, destination))]
+                         dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: try memory(&destinationDesc, destinationRows))]
         if hasBias, let bias {
             arguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: try memory(&biasDesc, bias)))
         }
-        try context.executing.withLock { _ in
-            try check(dnnl_primitive_execute(primitive, context.stream, Int32(arguments.count), arguments),
-                      "dnnl_primitive_execute")
-            try check(dnnl_stream_wait(context.stream), "dnnl_stream_wait")
-        }
+        try check(dnnl_primitive_execute(primitive, stream, Int32(arguments.count), arguments), "dnnl_primitive_execute")
+        try check(dnnl_stream_wait(stream), "dnnl_stream_wait")
     }
+}
+
+/// The operands of one split product, handed to the threads that write disjoint rows of the destination.
+private struct MatmulOperands: @unchecked Sendable {
+    let source: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafePointer<Float>?
+    let destination: UnsafeMutableRawPointer
 }

@@ -34,10 +34,14 @@ private struct RowPointers: @unchecked Sendable {
         let zero = (-low / scale).rounded(.toNearestOrEven)
         scales[row] = scale
         zeroPoints[row] = Int32(zero)
-        let inverse = 1 / scale
+        // Clamped to [-zero, qmax - zero] first, then rounded to nearest even by adding and subtracting 1.5·2²³
+        // (exact for |v| < 2²²), which vectorises where `rounded()` calls libm per element.
+        let inverse = 1 / scale, lowest = -zero, highest = qmax - zero
+        let magic: Float = 12_582_912
         for column in 0..<columns {
-            let value = (x[column] * inverse).rounded(.toNearestOrEven) + zero
-            q[column] = UInt8(max(0, min(qmax, value)))
+            let clamped = max(lowest, min(highest, x[column] * inverse))
+            let rounded = (clamped + magic) - magic
+            q[column] = UInt8(truncatingIfNeeded: Int32(truncatingIfNeeded: Int(rounded + zero)))
         }
     }
 }
