@@ -23,3 +23,10 @@ static inline const char *cnclip_dnnl_implementation(const_dnnl_primitive_desc_t
     dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &name);
     return name;
 }
+
+/// A 2-D memory descriptor [rows, columns] whose layout the primitive chooses (dnnl_format_tag_any).
+static inline dnnl_status_t cnclip_dnnl_matrix_any(dnnl_memory_desc_t *descriptor, int64_t rows, int64_t columns,
+                                                   dnnl_data_type_t type) {
+    dnnl_dims_t dims = {rows, columns};
+    return dnnl_memory_desc_init_by_tag(descriptor, 2, dims, type, dnnl_format_tag_any);
+}

@@ -101,26 +101,98 @@ enum MatmulTypes: Hashable, Sendable {
     }
 }
 
-/// C[m×n] = A[m×k]·Wᵀ (+ bias) for W stored `[n, k]` row-major (PyTorch's Linear layout), any row count m. One
-/// primitive per (types, k, n, bias), created once; oneDNN packs the weight panels itself as it goes.
+/// C[m×n] = A[m×k]·Wᵀ (+ bias) for W stored `[n, k]` row-major (PyTorch's Linear layout), any row count m.
+///
+/// At creation oneDNN picks the weight layout its fastest kernel wants (blocked panels for the AMX / AVX-512
+/// brgemm kernels) and the weights are reordered into it once. Row counts then get their own primitive over those
+/// packed weights (cached per count); where oneDNN wants another layout for some count, or none was packed, a
+/// primitive with a runtime row count reads the plain weights.
 final class DNNLMatmul: @unchecked Sendable {
     let types: MatmulTypes
     let k: Int, n: Int, hasBias: Bool
-    /// The implementation oneDNN chose, e.g. "gemm:jit" or "brg:avx512_core_amx".
+    /// The implementation oneDNN chose for the packed weights (else the plain one), e.g. "brg:avx512_core_amx".
     let implementation: String
-    private let primitive: dnnl_primitive_t?
-    private let primitiveDescriptor: dnnl_primitive_desc_t?
+    private let plain: Primitive
+    private let packedWeights: UnsafeMutableRawPointer?
+    private var packedLayout = dnnl_memory_desc_t()
+    private let byRows = Mutex<[Int: Primitive?]>([:])
 
-    init(types: MatmulTypes, k: Int, n: Int, hasBias: Bool) throws {
+    /// A primitive and its descriptor, destroyed together.
+    private final class Primitive: @unchecked Sendable {
+        let primitive: dnnl_primitive_t?, descriptor: dnnl_primitive_desc_t?
+        init(_ descriptor: dnnl_primitive_desc_t?) throws {
+            var created: dnnl_primitive_t?
+            do {
+                try check(dnnl_primitive_create(&created, descriptor), "dnnl_primitive_create")
+            } catch {
+                dnnl_primitive_desc_destroy(descriptor)
+                throw error
+            }
+            self.primitive = created
+            self.descriptor = descriptor
+        }
+        var implementation: String { cnclip_dnnl_implementation(descriptor).map { String(cString: $0) } ?? "unknown" }
+        deinit {
+            dnnl_primitive_destroy(primitive)
+            dnnl_primitive_desc_destroy(descriptor)
+        }
+    }
+
+    /// Most row counts that get a primitive of their own; others run on the plain primitive.
+    private static let maximumRowCounts = 32
+
+    /// - Parameter weights: the `[n, k]` weights in the source type (u8·s8: s8; bf16: bf16 bits; fp32), read once
+    ///   here to pack them; `run` must be given the same plain weights.
+    init(types: MatmulTypes, k: Int, n: Int, hasBias: Bool, weights: UnsafeRawPointer) throws {
         self.types = types; self.k = k; self.n = n; self.hasBias = hasBias
-        let context = DNNLContext.shared
-        guard context.engine != nil else { throw DNNLError(call: "dnnl_engine_create", status: -1) }
+        guard DNNLContext.shared.engine != nil else { throw DNNLError(call: "dnnl_engine_create", status: -1) }
+        plain = try Primitive(DNNLMatmul.descriptor(types: types, rows: cnclip_dnnl_runtime_dim(), k: k, n: n,
+                                                    hasBias: hasBias, packedWeights: nil))
+        var layout = dnnl_memory_desc_t()
+        let probe = try? Primitive(DNNLMatmul.descriptor(types: types, rows: 256, k: k, n: n, hasBias: hasBias,
+                                                          packedWeights: &layout))
+        var plainLayout = DNNLMatmul.plainWeights(types: types, k: k, n: n)
+        if let probe, let chosen = dnnl_primitive_desc_query_md(probe.descriptor, dnnl_query_weights_md, 0),
+           dnnl_memory_desc_equal(chosen, &plainLayout) == 0 {
+            var target = chosen.pointee
+            packedLayout = target
+            let size = dnnl_memory_desc_get_size(&target)
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 64)
+            do {
+                try DNNLMatmul.reorder(from: &plainLayout, weights, to: &target, buffer)
+                packedWeights = buffer
+                implementation = probe.implementation
+            } catch {
+                buffer.deallocate()
+                packedWeights = nil
+                implementation = plain.implementation
+            }
+        } else {
+            packedWeights = nil
+            implementation = plain.implementation
+        }
+    }
+
+    deinit { packedWeights?.deallocate() }
+
+    /// The weights' plain layout: `[k, n]` with W's rows as columns (strides 1, k).
+    private static func plainWeights(types: MatmulTypes, k: Int, n: Int) -> dnnl_memory_desc_t {
+        var descriptor = dnnl_memory_desc_t()
+        _ = cnclip_dnnl_matrix(&descriptor, Int64(k), Int64(n), types.types.weights, 1, Int64(k))
+        return descriptor
+    }
+
+    /// A matmul descriptor for `rows` rows (or runtime rows), over plain weights, or over weights in the layout
+    /// oneDNN picks (`packedWeights` non-nil: left as "any" when empty, else that layout).
+    private static func descriptor(types: MatmulTypes, rows: Int64, k: Int, n: Int, hasBias: Bool,
+                                   packedWeights: UnsafeMutablePointer<dnnl_memory_desc_t>?) throws -> dnnl_primitive_desc_t? {
         let (sourceType, weightType, destinationType) = types.types
-        let rows = cnclip_dnnl_runtime_dim()
-        var source = dnnl_memory_desc_t(), weights = dnnl_memory_desc_t(), destination = dnnl_memory_desc_t()
-        var bias = dnnl_memory_desc_t()
+        var source = dnnl_memory_desc_t(), destination = dnnl_memory_desc_t(), bias = dnnl_memory_desc_t()
+        var weights = packedWeights?.pointee ?? plainWeights(types: types, k: k, n: n)
+        if let packedWeights, packedWeights.pointee.ndims == 0 {
+            try check(cnclip_dnnl_matrix_any(&weights, Int64(k), Int64(n), weightType), "memory_desc(weights any)")
+        }
         try check(cnclip_dnnl_matrix(&source, rows, Int64(k), sourceType, Int64(k), 1), "memory_desc(src)")
-        try check(cnclip_dnnl_matrix(&weights, Int64(k), Int64(n), weightType, 1, Int64(k)), "memory_desc(weights)")
         try check(cnclip_dnnl_matrix(&destination, rows, Int64(n), destinationType, Int64(n), 1), "memory_desc(dst)")
         try check(cnclip_dnnl_matrix(&bias, 1, Int64(n), dnnl_f32, Int64(n), 1), "memory_desc(bias)")
         var descriptor = dnnl_matmul_desc_t()
@@ -129,27 +201,47 @@ final class DNNLMatmul: @unchecked Sendable {
                       "dnnl_matmul_desc_init")
         }
         var made: dnnl_primitive_desc_t?
-        try check(dnnl_primitive_desc_create(&made, &descriptor, nil, context.engine, nil), "dnnl_primitive_desc_create")
-        primitiveDescriptor = made
-        implementation = cnclip_dnnl_implementation(made).map { String(cString: $0) } ?? "unknown"
-        var created: dnnl_primitive_t?
-        do {
-            try check(dnnl_primitive_create(&created, made), "dnnl_primitive_create")
-        } catch {
-            dnnl_primitive_desc_destroy(made)
-            throw error
+        try check(dnnl_primitive_desc_create(&made, &descriptor, nil, DNNLContext.shared.engine, nil),
+                  "dnnl_primitive_desc_create")
+        return made
+    }
+
+    /// Copies weights from one layout into another (the packing at load).
+    private static func reorder(from source: inout dnnl_memory_desc_t, _ input: UnsafeRawPointer,
+                                to destination: inout dnnl_memory_desc_t, _ output: UnsafeMutableRawPointer) throws {
+        let engine = DNNLContext.shared.engine
+        var descriptor: dnnl_primitive_desc_t?
+        try check(dnnl_reorder_primitive_desc_create(&descriptor, &source, engine, &destination, engine, nil),
+                  "dnnl_reorder_primitive_desc_create")
+        let reorder = try Primitive(descriptor)
+        var from: dnnl_memory_t?, to: dnnl_memory_t?, stream: dnnl_stream_t?
+        defer { dnnl_memory_destroy(from); dnnl_memory_destroy(to); if stream != nil { dnnl_stream_destroy(stream) } }
+        try check(dnnl_memory_create(&from, &source, engine, UnsafeMutableRawPointer(mutating: input)), "dnnl_memory_create")
+        try check(dnnl_memory_create(&to, &destination, engine, output), "dnnl_memory_create")
+        try check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
+        let arguments = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: from), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: to)]
+        omp_set_num_threads(Int32(Parallel.threadCount))
+        try check(dnnl_primitive_execute(reorder.primitive, stream, 2, arguments), "dnnl_primitive_execute(reorder)")
+        try check(dnnl_stream_wait(stream), "dnnl_stream_wait")
+    }
+
+    /// The primitive over the packed weights for `rows` rows, made on first use; nil where there is none.
+    private func packedPrimitive(rows: Int) -> Primitive? {
+        guard packedWeights != nil else { return nil }
+        if let cached = byRows.withLock({ $0[rows] }) { return cached }
+        var layout = packedLayout
+        let made = try? Primitive(DNNLMatmul.descriptor(types: types, rows: Int64(rows), k: k, n: n, hasBias: hasBias,
+                                                         packedWeights: &layout))
+        return byRows.withLock { cache in
+            if cache.count >= DNNLMatmul.maximumRowCounts { return made }
+            cache[rows] = .some(made)
+            return made
         }
-        primitive = created
     }
 
-    deinit {
-        dnnl_primitive_destroy(primitive)
-        dnnl_primitive_desc_destroy(primitiveDescriptor)
-    }
-
-    /// Runs the product for `m` rows: `source` m×k, `weights` n×k, `bias` n floats (when the primitive has one),
-    /// `destination` m×n, all row-major and contiguous. Rows are split across `Parallel`'s threads (at least
-    /// `minimumRowsPerPart` each).
+    /// Runs the product for `m` rows: `source` m×k, `weights` the plain n×k weights given at creation, `bias` n
+    /// floats (when the primitive has one), `destination` m×n, all row-major and contiguous. Rows are split across
+    /// `Parallel`'s threads (at least `minimumRowsPerPart` each).
     func run(m: Int, source: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafePointer<Float>?,
              destination: UnsafeMutableRawPointer) throws {
         guard m > 0 else { return }
@@ -178,13 +270,13 @@ final class DNNLMatmul: @unchecked Sendable {
     private func runRows(_ rows: Range<Int>, source: UnsafeRawPointer, weights: UnsafeRawPointer,
                          bias: UnsafePointer<Float>?, destination: UnsafeMutableRawPointer) throws {
         omp_set_num_threads(1)
-        let context = DNNLContext.shared
-        let (sourceType, weightType, destinationType) = types.types
+        let engine = DNNLContext.shared.engine
+        let (sourceType, _, destinationType) = types.types
         let m = rows.count
-        var sourceDesc = dnnl_memory_desc_t(), weightDesc = dnnl_memory_desc_t(), destinationDesc = dnnl_memory_desc_t()
-        var biasDesc = dnnl_memory_desc_t()
+        let packed = packedPrimitive(rows: m)
+        var sourceDesc = dnnl_memory_desc_t(), destinationDesc = dnnl_memory_desc_t(), biasDesc = dnnl_memory_desc_t()
+        var weightDesc = packed != nil ? packedLayout : DNNLMatmul.plainWeights(types: types, k: k, n: n)
         try check(cnclip_dnnl_matrix(&sourceDesc, Int64(m), Int64(k), sourceType, Int64(k), 1), "memory_desc(src)")
-        try check(cnclip_dnnl_matrix(&weightDesc, Int64(k), Int64(n), weightType, 1, Int64(k)), "memory_desc(weights)")
         try check(cnclip_dnnl_matrix(&destinationDesc, Int64(m), Int64(n), destinationType, Int64(n), 1), "memory_desc(dst)")
         try check(cnclip_dnnl_matrix(&biasDesc, 1, Int64(n), dnnl_f32, Int64(n), 1), "memory_desc(bias)")
         var memories: [dnnl_memory_t?] = []
@@ -193,10 +285,10 @@ final class DNNLMatmul: @unchecked Sendable {
             for memory in memories { dnnl_memory_destroy(memory) }
             if stream != nil { dnnl_stream_destroy(stream) }
         }
-        try check(dnnl_stream_create(&stream, context.engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
+        try check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
         func memory(_ descriptor: inout dnnl_memory_desc_t, _ pointer: UnsafeRawPointer) throws -> dnnl_memory_t? {
             var made: dnnl_memory_t?
-            try check(dnnl_memory_create(&made, &descriptor, context.engine, UnsafeMutableRawPointer(mutating: pointer)),
+            try check(dnnl_memory_create(&made, &descriptor, engine, UnsafeMutableRawPointer(mutating: pointer)),
                       "dnnl_memory_create")
             memories.append(made)
             return made
@@ -204,11 +296,13 @@ final class DNNLMatmul: @unchecked Sendable {
         let sourceRows = source + rows.lowerBound * k * types.sourceElementSize
         let destinationRows = destination + rows.lowerBound * n * 4
         var arguments = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: try memory(&sourceDesc, sourceRows)),
-                         dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: try memory(&weightDesc, weights)),
+                         dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS,
+                                         memory: try memory(&weightDesc, packed != nil ? UnsafeRawPointer(packedWeights!) : weights)),
                          dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: try memory(&destinationDesc, destinationRows))]
         if hasBias, let bias {
             arguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: try memory(&biasDesc, bias)))
         }
+        let primitive = (packed ?? plain).primitive
         try check(dnnl_primitive_execute(primitive, stream, Int32(arguments.count), arguments), "dnnl_primitive_execute")
         try check(dnnl_stream_wait(stream), "dnnl_stream_wait")
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Layers
 import Tensor
 
@@ -22,7 +23,12 @@ public final class FloatLinear: LinearKernel, @unchecked Sendable {
         floatWeights = bf16 ? [] : weight
         bf16Weights = bf16 ? weight.map(FloatLinear.bf16Bits) : []
         bias = layer.bias?.toArray()
-        matmul = try DNNLMatmul(types: bf16 ? .bf16 : .fp32, k: inFeatures, n: outFeatures, hasBias: bias != nil)
+        let hasBias = bias != nil, k = inFeatures, n = outFeatures
+        let values = bf16 ? bf16Weights.withUnsafeBytes { Data($0) } : floatWeights.withUnsafeBytes { Data($0) }
+        matmul = try values.withUnsafeBytes { bytes in
+            try DNNLMatmul(types: bf16 ? .bf16 : .fp32, k: k, n: n, hasBias: hasBias,
+                           weights: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!)
+        }
     }
 
     /// The oneDNN implementation running the product.

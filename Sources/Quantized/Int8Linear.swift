@@ -19,7 +19,10 @@ public final class Int8Linear: LinearKernel, @unchecked Sendable {
         self.weights = weights
         self.bias = bias
         activationMaximum = instructionSet.hasExactInt8DotProducts ? 255 : 127
-        matmul = try DNNLMatmul(types: .int8, k: weights.columns, n: weights.rows, hasBias: false)
+        matmul = try weights.values.withUnsafeBytes { values in
+            try DNNLMatmul(types: .int8, k: weights.columns, n: weights.rows, hasBias: false,
+                           weights: values.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!)
+        }
     }
 
     /// Quantises a Linear's fp32 weight and keeps its bias.
