@@ -132,6 +132,10 @@ final class DNNLMatmul: @unchecked Sendable {
             self.descriptor = descriptor
         }
         var implementation: String { cnclip_dnnl_implementation(descriptor).map { String(cString: $0) } ?? "unknown" }
+        /// The scratchpad each execution needs (user-managed scratchpad mode).
+        var scratchpad: dnnl_memory_desc_t {
+            dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0)?.pointee ?? dnnl_memory_desc_t()
+        }
         deinit {
             dnnl_primitive_destroy(primitive)
             dnnl_primitive_desc_destroy(descriptor)
@@ -200,8 +204,15 @@ final class DNNLMatmul: @unchecked Sendable {
             try check(dnnl_matmul_desc_init(&descriptor, &source, &weights, hasBias ? biasPointer : nil, &destination),
                       "dnnl_matmul_desc_init")
         }
+        // Each execution gets its own scratchpad (`runRows`): oneDNN's library-managed one is shared, and the row
+        // parts of a split product run concurrently.
+        var attributes: dnnl_primitive_attr_t?
+        try check(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
+        defer { dnnl_primitive_attr_destroy(attributes) }
+        try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user),
+                  "dnnl_primitive_attr_set_scratchpad_mode")
         var made: dnnl_primitive_desc_t?
-        try check(dnnl_primitive_desc_create(&made, &descriptor, nil, DNNLContext.shared.engine, nil),
+        try check(dnnl_primitive_desc_create(&made, &descriptor, attributes, DNNLContext.shared.engine, nil),
                   "dnnl_primitive_desc_create")
         return made
     }
@@ -302,8 +313,15 @@ final class DNNLMatmul: @unchecked Sendable {
         if hasBias, let bias {
             arguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: try memory(&biasDesc, bias)))
         }
-        let primitive = (packed ?? plain).primitive
-        try check(dnnl_primitive_execute(primitive, stream, Int32(arguments.count), arguments), "dnnl_primitive_execute")
+        let chosen = packed ?? plain
+        var scratchpadDesc = chosen.scratchpad
+        let scratchpadSize = scratchpadDesc.ndims > 0 ? dnnl_memory_desc_get_size(&scratchpadDesc) : 0
+        let scratchpad = UnsafeMutableRawPointer.allocate(byteCount: max(scratchpadSize, 64), alignment: 64)
+        defer { scratchpad.deallocate() }
+        if scratchpadSize > 0 {
+            arguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: try memory(&scratchpadDesc, scratchpad)))
+        }
+        try check(dnnl_primitive_execute(chosen.primitive, stream, Int32(arguments.count), arguments), "dnnl_primitive_execute")
         try check(dnnl_stream_wait(stream), "dnnl_stream_wait")
     }
 }
