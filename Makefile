@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 
 # Debian packages the build, the tests and the demo need.
-APT_PACKAGES := libopenblas-dev libopenblas0-pthread liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
+APT_PACKAGES := libopenblas-dev libopenblas0-pthread libdnnl-dev liblmdb-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
                 libgif-dev libcairo2-dev dataset-fashion-mnist libfaiss-dev libssl-dev libsqlite3-dev \
                 libopenmpi-dev openmpi-bin iproute2 pkg-config
 # The search service's browser test drives Debian's headless Chromium (with a CJK font for the page's Chinese);

@@ -34,6 +34,11 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("faiss"), .linkedLibrary("gomp"), .linkedLibrary("blas"),
                                  .linkedLibrary("lapack"), .linkedLibrary("stdc++")]),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+
+        // The CPU's instruction-set features (CPUID), and the fix of OpenBLAS's core type for the executable.
+        .target(name: "CPUFeatures"),
+        .target(name: "OpenBLASCoreType", dependencies: ["CPUFeatures", "CBLAS"]),
 
         // The engine and the model inputs.
         .target(name: "Tensor", dependencies: ["CBLAS"]),
@@ -63,6 +68,9 @@ let package = Package(
         // The on-disk image index: SQLite metadata, the row-aligned feature file, exact and faiss search.
         .target(name: "SearchIndex", dependencies: ["Retrieval", "Models", "Imaging", "Tensor", "Dataset", "CFaiss", "COpenSSL",
                                                   .product(name: "GRDB", package: "GRDB.swift")]),
+        // int8 / bf16 (and fp32 where faster) Linear layers through oneDNN: `--precision`.
+        .target(name: "Quantized", dependencies: ["CDNNL", "CPUFeatures", "Tensor", "Layers", "Models", "Checkpoint",
+                                                "Imaging", "Tokenizer"]),
 
         // The demo's data preparation (Fashion-MNIST → the reference's dataset format) and report.
         .target(name: "Demo", dependencies: ["CPNG", "CCairo"]),
@@ -85,6 +93,7 @@ let package = Package(
             "Tensor", "Checkpoint", "Tokenizer", "Imaging", "Models", "Dataset", "Retrieval", "Training", "Demo",
             "SearchService",
             "SearchIndex", "ONNXExport", "Distributed",
+            "Quantized", "OpenBLASCoreType",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -107,6 +116,8 @@ let package = Package(
         .testTarget(name: "HuggingFaceTests", dependencies: ["Models", "Checkpoint", "Imaging", "Tokenizer", "Tensor",
                                                            "TestSupport"]),
         .testTarget(name: "ONNXExportTests", dependencies: ["ONNXExport", "ONNXProto", "Models", "Tensor", "TestSupport"]),
+        .testTarget(name: "QuantizedTests", dependencies: ["Quantized", "Models", "Layers", "Tensor", "Checkpoint",
+                                                         "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "Models", "Tensor", "Tokenizer", "TestSupport"]),
     ]
 )

@@ -4,6 +4,8 @@ import Tensor
 public struct Linear: StatefulModule, Sendable {
     public let weight: Tensor
     public let bias: Tensor?
+    /// The reduced-precision product that replaces the fp32 one at inference when installed (`--precision`).
+    public let kernelSlot = LinearKernelSlot()
 
     /// A zero-initialised layer, ready to receive weights.
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) {
@@ -20,8 +22,10 @@ public struct Linear: StatefulModule, Sendable {
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
 
+    /// x·Wᵀ + b: through the installed kernel if any, else the fp32 GEMM.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try linear(x, weight: weight, bias: bias)
+        if let kernel = kernelSlot.kernel { return try kernel(x) }
+        return try linear(x, weight: weight, bias: bias)
     }
 
     public func stateEntries(prefix: String) -> [StateEntry] {

@@ -22,6 +22,14 @@ public struct LoadedCLIP: Sendable {
     /// The checkpoint's `epoch` and `step` entries, where it has them.
     public let epoch: Int?
     public let step: Int?
+
+    public init(model: CLIPModel, preprocessor: ImagePreprocessor, tokenizer: Tokenizer, epoch: Int?, step: Int?) {
+        self.model = model
+        self.preprocessor = preprocessor
+        self.tokenizer = tokenizer
+        self.epoch = epoch
+        self.step = step
+    }
 }
 
 extension CLIPModel {

@@ -261,3 +261,8 @@ public func linearBackward(_ gradOutput: Tensor, input x: Tensor, weight: Tensor
     let gradBias = hasBias ? try sum(dy, axis: 0) : nil
     return LinearGradients(input: gradInput, weight: gradWeight, bias: gradBias)
 }
+
+/// The kernel set OpenBLAS runs on this CPU ("Haswell", "Zen", "SkylakeX", …; "Prescott" is its SSE3 fallback).
+public var blasCoreName: String {
+    openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+}

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure GEMM, kernels, the towers, a training step and top-k search (tables, or JSON lines with --json).",
         subcommands: [GemmBench.self, KernelsBench.self, EncodeBench.self, TrainBench.self, TopKBench.self, IndexBench.self,
-                      ServeGalleryBench.self]
+                      ServeGalleryBench.self, QualityBench.self]
     )
 }
 
@@ -98,6 +98,7 @@ func report(_ measurements: [Measurement], options: BenchOptions, peakGFLOPS: Do
         .joined(separator: " ") ?? "unknown"
     print("threads: \(Parallel.threadCount) (large GEMMs split across them), repetitions: \(options.repetitions), "
         + "warm-up: \(options.warmup), load average: \(load)")
+    print(engineDescription(nil))
     let rateHeader = peakGFLOPS == nil ? "GB/s" : "GFLOP/s"
     let nameWidth = max(19, (measurements.map(\.bench.count).max() ?? 0) + 2)
     var header = pad("bench", nameWidth) + pad("shape", 20) + pad("min ms", 10, right: true) + pad("median ms", 11, right: true)

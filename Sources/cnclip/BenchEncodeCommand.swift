@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import Layers
 import Models
+import OpenBLASCoreType
+import Quantized
 import Tensor
 
 /// `cnclip bench encode`: images/s and texts/s of the towers on random weights, with GFLOP/s against the peak.
 struct EncodeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "encode", abstract: "Throughput of encode_image and encode_text (random weights, fp32).")
+        commandName: "encode", abstract: "Throughput of encode_image and encode_text (random weights).")
 
     @OptionGroup var options: BenchOptions
     @OptionGroup var model: ModelOptions
@@ -19,10 +21,12 @@ struct EncodeBench: ParsableCommand {
     var textBatch = 32
 
     @OptionGroup var shape: ModelBenchOptions
+    @OptionGroup var precision: PrecisionOptions
 
     func run() throws {
         options.applyThreads()
         let clip = try randomWeightModel(model)
+        let engine = try precision.apply(to: clip)
         let config = clip.config
         let contextLength = shape.contextLength, peak = machinePeak(shape.peak)
         var measurements: [Measurement] = []
@@ -31,14 +35,14 @@ struct EncodeBench: ParsableCommand {
             let images = try benchTensor([imageBatch, 3, resolution, resolution], seed: 11)
             let seconds = try time(options) { _ = try clip.encodeImage(images) }
             measurements.append(Measurement(
-                bench: "encode-image \(model.visionModel)", shape: "\(imageBatch)x3x\(resolution)x\(resolution)",
+                bench: "encode-image \(model.visionModel) \(precision.precision.rawValue)", shape: "\(imageBatch)x3x\(resolution)x\(resolution)",
                 seconds: seconds, flops: Double(imageBatch) * imageFLOPs(clip), bytes: nil, items: Double(imageBatch)))
         }
         if textBatch > 0 {
             let tokens = benchTokens(count: textBatch, length: contextLength)
             let seconds = try time(options) { _ = try clip.encodeText(tokens) }
             measurements.append(Measurement(
-                bench: "encode-text \(model.textModel)", shape: "\(textBatch)x\(contextLength)", seconds: seconds,
+                bench: "encode-text \(model.textModel) \(precision.precision.rawValue)", shape: "\(textBatch)x\(contextLength)", seconds: seconds,
                 flops: Double(textBatch) * textFLOPs(config, length: contextLength), bytes: nil, items: Double(textBatch)))
         }
         report(measurements, options: options, peakGFLOPS: peak)
@@ -47,6 +51,7 @@ struct EncodeBench: ParsableCommand {
                   + "3x3 convolutions run as Winograd F(2x2, 3x3).")
             for m in measurements { print("\(m.bench): \(String(format: "%.2f", m.items / m.median)) items/s") }
             print("peak resident memory: \(peakResidentMegabytes()) MB")
+            print(engine)
         }
     }
 }
@@ -159,4 +164,16 @@ func peakResidentMegabytes() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss / 1024
+}
+
+/// Which kernels ran: OpenBLAS's core type (and whether cnclip overrode OpenBLAS's own choice), oneDNN's ISA and
+/// how the linear layers were placed.
+func engineDescription(_ report: PrecisionReport?) -> String {
+    var line = "OpenBLAS core: \(blasCoreName)"
+    if let chosen = cnclip_openblas_core_overridden_from() {
+        line += " (set from the CPU's features; OpenBLAS chose \(String(cString: chosen)))"
+    }
+    line += "; oneDNN ISA: \(DNNLInstructionSet.effective)"
+    if let report { line += "; \(report)" }
+    return line
 }

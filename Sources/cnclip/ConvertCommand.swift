@@ -3,6 +3,7 @@ import Checkpoint
 import Foundation
 import Models
 import Tokenizer
+import Quantized
 
 /// `cnclip convert IN OUT`: between `.pt` and `.safetensors`, optionally changing precision or dropping the
 /// optimizer state. Prints a JSON summary of what it wrote on stdout.
@@ -44,11 +45,20 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Drop the optimizer state of a training checkpoint, keeping epoch, step, name and weights.")
     var stripOptimizer = false
 
+    @Option(help: ArgumentHelp("int8: store the Linear weights as int8 codes plus per-output-channel fp32 scales "
+                               + "(key_scale), for --precision int8; the model flags name which weights those are.",
+                               valueName: "int8"))
+    var quantize: String?
+
     @Flag(help: .hidden)
     var forceZip64 = false
 
     func validate() throws {
         if half && toFloat { throw ValidationError("--half and --float exclude each other") }
+        if let quantize {
+            guard quantize == "int8" else { throw ValidationError("--quantize takes int8, got \(quantize)") }
+            if half || toFloat { throw ValidationError("--quantize excludes --half and --float") }
+        }
     }
 
     /// What `convert` writes.
@@ -65,9 +75,24 @@ struct ConvertCommand: ParsableCommand {
             try writeHuggingFace(from: inputURL, to: outputURL, options: options)
             return
         }
-        let written = HFModelDirectory.isDirectory(inputURL)
-            ? try CheckpointConversion.convert(HFModelDirectory.referenceCheckpoint(inputURL), to: outputURL, options: options)
-            : try CheckpointConversion.convert(inputURL, to: outputURL, options: options)
+        let written: Checkpoint
+        if quantize != nil {
+            var checkpoint = HFModelDirectory.isDirectory(inputURL)
+                ? try HFModelDirectory.referenceCheckpoint(inputURL) : try Checkpoint.load(contentsOf: inputURL)
+            if stripOptimizer { checkpoint.optimizer = nil }
+            checkpoint.stateDict = try QuantizedCheckpoint.quantize(checkpoint.stateDict,
+                                                                    for: CLIPModel(config: model.config(checkpoint: input)))
+            guard checkpoint.stateDict.entries.contains(where: { $0.tensor.dtype == .int8 }) else {
+                throw ValidationError("\(input) holds no Linear weight of \(model.visionModel) + \(model.textModel): "
+                                      + "pass the model flags (or --model-config) of the checkpoint")
+            }
+            try checkpoint.write(to: outputURL, forceZip64: forceZip64)
+            written = checkpoint
+        } else {
+            written = HFModelDirectory.isDirectory(inputURL)
+                ? try CheckpointConversion.convert(HFModelDirectory.referenceCheckpoint(inputURL), to: outputURL, options: options)
+                : try CheckpointConversion.convert(inputURL, to: outputURL, options: options)
+        }
         let summary: [String: Any] = [
             "output": output,
             "layout": written.layout == .training ? "training" : "state_dict",

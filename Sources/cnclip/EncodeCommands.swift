@@ -13,6 +13,7 @@ struct EncodeImageCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var checkpoint: CheckpointOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .customLong("batch-size"), help: "Images per forward pass.")
     var batchSize = 16
@@ -26,7 +27,7 @@ struct EncodeImageCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try CLIPModel.load(config: model.config(), checkpoint: checkpoint.url())
+        let loaded = try loadModel(config: model.config(), checkpoint: checkpoint.url(), precision: precision.precision)
         for start in stride(from: 0, to: images.count, by: batchSize) {
             let paths = Array(images[start..<min(start + batchSize, images.count)])
             let batch = try loadImageBatch(paths, preprocessor: loaded.preprocessor, order: .resizeThenConvert)
@@ -47,6 +48,7 @@ struct EncodeTextCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var checkpoint: CheckpointOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .customLong("context-length"), help: "Token context length (≤ 512).")
     var contextLength = 52
@@ -64,7 +66,7 @@ struct EncodeTextCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try CLIPModel.load(config: model.config(), checkpoint: checkpoint.url())
+        let loaded = try loadModel(config: model.config(), checkpoint: checkpoint.url(), precision: precision.precision)
         for start in stride(from: 0, to: texts.count, by: batchSize) {
             let batch = Array(texts[start..<min(start + batchSize, texts.count)])
             let tokens = try loaded.tokenizer.tokenize(batch.map(preprocessText), contextLength: contextLength)

@@ -49,7 +49,7 @@ struct ExtractFeaturesCommand: ParsableCommand {
     @Option(name: .customLong("context-length"), help: "Maximum text length in tokens, [CLS] and [SEP] included.")
     var contextLength = 52
 
-    @Option(name: .long, help: "amp, fp16 or fp32 (amp = fp32, as in the reference).")
+    @Option(name: .long, help: "amp, fp16 or fp32 (amp = fp32, as in the reference); bf16 or int8 linear layers (ours).")
     var precision = "amp"
 
     @Flag(name: .long, help: "Report progress after every batch on stderr (default: at most once a second).")
@@ -62,8 +62,8 @@ struct ExtractFeaturesCommand: ParsableCommand {
         guard extractImageFeatures || extractTextFeatures else {
             throw ValidationError("--extract-image-feats and --extract-text-feats cannot both be False!")
         }
-        guard ["amp", "fp16", "fp32"].contains(precision) else {
-            throw ValidationError("--precision must be one of amp, fp16, fp32")
+        guard ["amp", "fp16", "fp32", "bf16", "int8"].contains(precision) else {
+            throw ValidationError("--precision must be one of amp, fp16, fp32, bf16, int8")
         }
         guard imageBatchSize > 0, textBatchSize > 0 else { throw ValidationError("batch sizes must be positive") }
         guard (2...512).contains(contextLength) else { throw ValidationError("--context-length must be within 2...512") }
@@ -100,8 +100,9 @@ struct ExtractFeaturesCommand: ParsableCommand {
         let textWriter = try extractTextFeatures && primary ? FeatureJSONLWriter(path: textOutputPath, kind: .text) : nil
         let imageWriter = try extractImageFeatures && primary ? FeatureJSONLWriter(path: imageOutputPath, kind: .image) : nil
         print("Begin to load model checkpoint from \(checkpoint.resume).")
-        let loaded = try CLIPModel.load(config: config, checkpoint: checkpoint.url(),
-                                        precision: precision == "fp16" ? .roundedToHalf : .exact)
+        let loaded = try loadModel(config: config, checkpoint: checkpoint.url(),
+                                   weightPrecision: precision == "fp16" ? .roundedToHalf : .exact,
+                                   precision: PrecisionOptions.engine(forReferenceValue: precision))
         print("=> loaded checkpoint '\(checkpoint.resume)' (epoch \(loaded.epoch.map(String.init) ?? "None") "
               + "@ \(loaded.step.map(String.init) ?? "None") steps)")
         let extractor = FeatureExtractor(loaded)

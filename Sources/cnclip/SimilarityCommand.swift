@@ -16,6 +16,7 @@ struct SimilarityCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var checkpoint: CheckpointOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .long, help: "An image file; repeat for several.")
     var image: [String]
@@ -31,7 +32,8 @@ struct SimilarityCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try CLIPModel.load(config: model.config(), checkpoint: checkpoint.url(), precision: .roundedToHalf)
+        let loaded = try loadModel(config: model.config(), checkpoint: checkpoint.url(), weightPrecision: .roundedToHalf,
+                                   precision: precision.precision)
         let images = try loadImageBatch(image, preprocessor: loaded.preprocessor, order: .resizeThenConvert)
         let tokens = try loaded.tokenizer.tokenize(text, contextLength: Tokenizer.defaultContextLength)
         let logits = try loaded.model.similarity(images: images, tokens: tokens).logitsPerImage

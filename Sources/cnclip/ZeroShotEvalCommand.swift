@@ -19,7 +19,7 @@ struct ZeroShotEvalCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var checkpoint: CheckpointOptions
 
-    @Option(name: .customLong("precision"), help: "amp, fp16 or fp32.")
+    @Option(name: .customLong("precision"), help: "amp, fp16 or fp32 (the reference's); bf16 or int8 linear layers (ours).")
     var precision = "amp"
 
     @Option(name: .customLong("label-file"), help: "Class names, one per line (label_cn.txt).")
@@ -47,8 +47,8 @@ struct ZeroShotEvalCommand: ParsableCommand {
     var numWorkers = 4
 
     func validate() throws {
-        guard ["amp", "fp16", "fp32"].contains(precision) else {
-            throw ValidationError("--precision must be one of amp, fp16, fp32 (got \(precision))")
+        guard ["amp", "fp16", "fp32", "bf16", "int8"].contains(precision) else {
+            throw ValidationError("--precision must be one of amp, fp16, fp32, bf16, int8 (got \(precision))")
         }
         guard imgBatchSize > 0 else { throw ValidationError("--img-batch-size must be positive") }
         guard numWorkers >= 0 else { throw ValidationError("--num-workers must not be negative") }
@@ -70,8 +70,9 @@ struct ZeroShotEvalCommand: ParsableCommand {
         let rowIndex = index.isEmpty ? nil : try ZeroShotEvaluation.index(contentsOf: index, count: data.samples.count)
 
         print("Begin to load model checkpoint from \(checkpoint.resume).")
-        let loaded = try CLIPModel.load(config: config, checkpoint: checkpoint.url(),
-                                        precision: precision == "fp16" ? .roundedToHalf : .exact)
+        let loaded = try loadModel(config: config, checkpoint: checkpoint.url(),
+                                   weightPrecision: precision == "fp16" ? .roundedToHalf : .exact,
+                                   precision: PrecisionOptions.engine(forReferenceValue: precision))
         print("=> loaded checkpoint '\(checkpoint.resume)' (epoch \(loaded.epoch.map(String.init) ?? "None") "
               + "@ \(loaded.step.map(String.init) ?? "None") steps)")
         print("Building zero-shot classifier")

@@ -1,0 +1,81 @@
+import CPUFeatures
+import Layers
+import Models
+import Tensor
+
+/// The arithmetic inference runs in (`--precision`).
+public enum InferencePrecision: String, CaseIterable, Sendable {
+    /// fp32 everywhere, on the engine's OpenBLAS path: deterministic, so the same inputs give the same files on
+    /// every run and rank count (a per-shape timing choice between OpenBLAS and oneDNN was dropped: it made the
+    /// bits depend on a measurement, and it chose wrongly on the 16-core Xeon).
+    case fp32
+    /// The Linear layers in bf16 (fp32 accumulation): CPUs with AVX512-BF16 or AMX only.
+    case bf16
+    /// The Linear layers with int8 weights (per output channel) and int8 activations (per token, dynamic).
+    case int8
+
+    /// Refuses bf16 where oneDNN cannot run it on bf16 hardware, naming what is missing.
+    /// - Throws: `QuantizationError.unsupported`.
+    public func checkSupported(instructionSet: DNNLInstructionSet = .effective) throws {
+        guard self == .bf16, !instructionSet.hasBF16 else { return }
+        let cpu = cnclip_read_cpu_features()
+        let reason = cpu.avx512bf16 || cpu.amxbf16
+            ? "the CPU has \(cpu.amxbf16 ? "AMX-BF16" : "AVX512_BF16") but oneDNN is capped at \(instructionSet) (ONEDNN_MAX_CPU_ISA)"
+            : "it needs AVX512_BF16 or AMX-BF16, and this CPU has neither (oneDNN ISA: \(instructionSet))"
+        throw QuantizationError.unsupported(precision: rawValue, reason: reason)
+    }
+}
+
+/// What `CLIPModel.use(precision:)` installed.
+public struct PrecisionReport: Sendable, CustomStringConvertible {
+    public let precision: InferencePrecision
+    public let instructionSet: DNNLInstructionSet
+    /// Linear layers now running on oneDNN, of `layers`.
+    public let onDNNL: Int, layers: Int
+    /// oneDNN implementations in use (e.g. "gemm:jit").
+    public let implementations: [String]
+
+    public var description: String {
+        "precision \(precision.rawValue): \(onDNNL) of \(layers) linear layers on oneDNN "
+            + "(\(implementations.isEmpty ? "none" : implementations.joined(separator: ", ")); ISA \(instructionSet)), "
+            + "the rest on OpenBLAS fp32"
+    }
+}
+
+extension CLIPModel {
+    /// Makes every Linear layer compute in `precision` (weights converted once, here); attention products, norms,
+    /// convolutions and the final projections stay fp32. fp32 leaves every layer on OpenBLAS. For int8, `int8Weights` (by checkpoint key) are used as stored; other
+    /// layers are quantised here.
+    /// - Throws: `QuantizationError.unsupported` for bf16 without bf16 hardware, `DNNLError` if oneDNN fails.
+    @discardableResult
+    public func use(precision: InferencePrecision, int8Weights: [String: Int8Weights] = [:]) throws -> PrecisionReport {
+        try precision.checkSupported()
+        let layers = linearLayers
+        var storedWeights: [ObjectIdentifier: Int8Weights] = [:]
+        for (key, layer) in QuantizedCheckpoint.linearWeightKeys(of: self) {
+            if let weights = int8Weights[key] { storedWeights[ObjectIdentifier(layer.weight.storage)] = weights }
+        }
+        var implementations: Set<String> = []
+        var onDNNL = 0
+        for layer in layers {
+            let kernel: (any LinearKernel)?
+            switch precision {
+            case .int8:
+                let int8 = try storedWeights[ObjectIdentifier(layer.weight.storage)]
+                    .map { try Int8Linear(weights: $0, bias: layer.bias?.toArray()) } ?? Int8Linear(layer)
+                implementations.insert(int8.implementation)
+                kernel = int8
+            case .bf16:
+                let bf16 = try FloatLinear(layer, bf16: true)
+                implementations.insert(bf16.implementation)
+                kernel = bf16
+            case .fp32:
+                kernel = nil
+            }
+            layer.kernelSlot.install(kernel)
+            if kernel != nil { onDNNL += 1 }
+        }
+        return PrecisionReport(precision: precision, instructionSet: .effective, onDNNL: onDNNL, layers: layers.count,
+                               implementations: implementations.sorted())
+    }
+}

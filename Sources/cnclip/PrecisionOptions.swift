@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Checkpoint
+import Models
+import Quantized
+
+extension InferencePrecision: ExpressibleByArgument {}
+
+/// `--precision fp32|bf16|int8` for every command that runs the towers for inference.
+struct PrecisionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Arithmetic of the linear layers: fp32 (default; OpenBLAS or oneDNN per shape, whichever is faster here), "
+            + "bf16 (CPUs with AVX512_BF16 or AMX), or int8 (int8 weights per output channel, activations per token).",
+        valueName: "fp32|bf16|int8"))
+    var precision: InferencePrecision = .fp32
+
+    /// Installs the precision's kernels on `model`, saying on stderr what runs where.
+    /// - Throws: `ValidationError` naming the missing CPU feature when the precision is not available here.
+    @discardableResult
+    func apply(to model: CLIPModel) throws -> PrecisionReport {
+        try Self.apply(precision, to: model)
+    }
+
+    /// The engine precision for a reference-style `--precision` value: amp, fp16 (weights rounded at load) and
+    /// fp32 compute in fp32; bf16 and int8 as `InferencePrecision`.
+    static func engine(forReferenceValue value: String) -> InferencePrecision {
+        InferencePrecision(rawValue: value) ?? .fp32
+    }
+
+    /// `apply(to:)` for a given precision.
+    @discardableResult
+    static func apply(_ precision: InferencePrecision, to model: CLIPModel) throws -> PrecisionReport {
+        do {
+            let report = try model.use(precision: precision)
+            FileHandle.standardError.write(Data("\(report)\n".utf8))
+            return report
+        } catch let error as QuantizationError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// Loads `checkpoint` (fp32, fp16, or int8 from `cnclip convert --quantize int8`) and readies `precision`, saying on
+/// stderr what runs where.
+/// - Throws: `ValidationError` naming the missing CPU feature when the precision is not available here.
+func loadModel(config: ModelConfig, checkpoint: URL, weightPrecision: WeightPrecision = .exact,
+               precision: InferencePrecision) throws -> LoadedCLIP {
+    do {
+        let (loaded, report) = try CLIPModel.load(config: config, checkpoint: checkpoint, weightPrecision: weightPrecision,
+                                                  precision: precision)
+        FileHandle.standardError.write(Data("\(report)\n".utf8))
+        return loaded
+    } catch let error as QuantizationError {
+        throw ValidationError(error.description)
+    }
+}
