@@ -54,7 +54,7 @@ public final class Trainer {
         var parameters = parameters
         self.model = model
         self.log = log
-        let tokenizer = try Tokenizer.bundled()
+        let tokenizer = try Self.tokenizer(resume: parameters.resume, config: model.config)
         let resolution = model.config.imageResolution
         train = try LMDBTrainingSet(path: parameters.trainData, split: "train", resolution: resolution,
                                     contextLength: parameters.contextLength, tokenizer: tokenizer,
@@ -157,6 +157,13 @@ public final class Trainer {
         for line in lines { log.info("  \(line)") }
         // The reference logs `Use GPU: <local rank> for training`; no script parses it, so say what runs here.
         log.info(Trainer.deviceLine(threads: Parallel.threadCount))
+    }
+
+    /// The tokenizer training uses: a Hugging Face directory's `vocab.txt` when `--resume` names one (finetuning a
+    /// Hub model), else the reference's bundled vocabulary.
+    public static func tokenizer(resume: String?, config: ModelConfig) throws -> Tokenizer {
+        guard let resume, HFModelDirectory.isDirectory(URL(fileURLWithPath: resume)) else { return try Tokenizer.bundled() }
+        return try HFModelDirectory.tokenizer(at: URL(fileURLWithPath: resume), config: config)
     }
 
     /// The log line naming what trains: the CPU and how many threads the engine uses.

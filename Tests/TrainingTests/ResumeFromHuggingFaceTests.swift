@@ -28,4 +28,13 @@ final class ResumeFromHuggingFaceTests: XCTestCase {
         let loaded = Dictionary(uniqueKeysWithValues: model.stateEntries().map { ($0.name, $0.tensor.toArray()) })
         for entry in expected.stateEntries() { XCTAssertEqual(loaded[entry.name], entry.tensor.toArray(), entry.name) }
     }
+
+    /// Finetuning from a directory tokenizes with its own vocab.txt (33 tokens here), not the bundled 21128.
+    func testTrainingTokenizesWithTheDirectoryVocabulary() throws {
+        let directory = Fixtures.url("hf/tiny-vit")
+        let config = try HFModelDirectory.config(at: directory)
+        XCTAssertEqual(try Trainer.tokenizer(resume: directory.path, config: config).vocabulary.count, 33)
+        XCTAssertEqual(try Trainer.tokenizer(resume: nil, config: config).vocabulary.count, 21128)
+        XCTAssertEqual(try Trainer.tokenizer(resume: "/no/such/epoch_latest.pt", config: config).vocabulary.count, 21128)
+    }
 }
