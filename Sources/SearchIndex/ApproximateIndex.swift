@@ -4,10 +4,10 @@ import Foundation
 /// A faiss index (HNSW or IVF-Flat, inner product) whose ids are feature rows; through the CFaiss shim.
 final class ApproximateIndex: @unchecked Sendable {
     static let fileName = "ann.faiss"
-    /// HNSW efSearch: candidates kept while walking the graph.
-    static let hnswSearchBreadth = 128
-    /// IVF nprobe: inverted lists scanned per query.
-    static let ivfProbes = 32
+    /// HNSW graph degree (faiss `M`).
+    static let hnswNeighbours: Int32 = 32
+    /// HNSW efConstruction: candidates kept while inserting; more builds slower and gives a better graph.
+    static let hnswConstructionBreadth: Int32 = 80
 
     private let handle: OpaquePointer
     let kind: ANNKind
@@ -25,12 +25,12 @@ final class ApproximateIndex: @unchecked Sendable {
     static func make(kind: ANNKind, dimension: Int, rows: Int) throws -> ApproximateIndex {
         let handle = try call { error, size -> OpaquePointer? in
             switch kind {
-            case .hnsw: return cfaiss_new_hnsw(Int32(dimension), 32, 40, error, size)
+            case .hnsw: return cfaiss_new_hnsw(Int32(dimension), hnswNeighbours, hnswConstructionBreadth, error, size)
             case .ivf: return cfaiss_new_ivf_flat(Int32(dimension), Int32(ivfLists(rows: rows)), error, size)
             }
         }
         let index = ApproximateIndex(handle: handle, kind: kind)
-        index.setBreadth(kind == .hnsw ? Self.hnswSearchBreadth : Self.ivfProbes)
+        index.setBreadth(kind.defaultBreadth)
         return index
     }
 
@@ -39,10 +39,11 @@ final class ApproximateIndex: @unchecked Sendable {
         max(1, min(Int(Double(rows).squareRoot()), max(rows / 39, 1), 65_536))
     }
 
-    static func read(path: String, kind: ANNKind) throws -> ApproximateIndex {
+    /// The index written at `path`, searching with `breadth` (the kind's default when nil).
+    static func read(path: String, kind: ANNKind, breadth: Int?) throws -> ApproximateIndex {
         let handle = try call { error, size in cfaiss_read(path, error, size) }
         let index = ApproximateIndex(handle: handle, kind: kind)
-        index.setBreadth(kind == .hnsw ? Self.hnswSearchBreadth : Self.ivfProbes)
+        index.setBreadth(breadth ?? kind.defaultBreadth)
         return index
     }
 

@@ -99,7 +99,8 @@ public final class ImageIndex: @unchecked Sendable {
         }
         return IndexInfo(directory: directory.path, model: model, dimension: dimension, dtype: dtype,
                          count: snapshot.liveCount, rows: snapshot.matrix.rows, bytesOnDisk: bytes,
-                         ann: snapshot.ann.map { ANNInfo(kind: $0.index.kind, rows: $0.rows, bytes: $0.bytes) })
+                         ann: snapshot.ann.map { ANNInfo(kind: $0.index.kind, rows: $0.rows, bytes: $0.bytes, breadth: $0.breadth,
+                                                         recallAt10: Double(snapshot.meta[MetaKey.annRecall] ?? "")) })
     }
 
     /// The best `k` images for `query` (a normalised feature of length `dimension`), skipping the first `offset`;
@@ -179,6 +180,8 @@ final class Snapshot: @unchecked Sendable {
         let rows: Int
         let bytes: Int64
         let key: String
+        /// HNSW efSearch or IVF nprobe it searches with.
+        let breadth: Int
         let lock = NSLock()
     }
 
@@ -202,11 +205,13 @@ final class Snapshot: @unchecked Sendable {
             let attributes = try? FileManager.default.attributesOfItem(atPath: path)
             let bytes = (attributes?[.size] as? NSNumber)?.int64Value ?? 0
             let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            let key = "\(kindName) \(annRows) \(bytes) \(modified) \(meta[MetaKey.annTombstones] ?? "")"
+            let breadth = Int(meta[MetaKey.annBreadth] ?? "") ?? kind.defaultBreadth
+            let key = "\(kindName) \(annRows) \(bytes) \(modified) \(meta[MetaKey.annTombstones] ?? "") \(breadth)"
             if let old = previous?.ann, old.key == key {
                 ann = old
             } else if attributes != nil {
-                ann = LoadedANN(index: try ApproximateIndex.read(path: path, kind: kind), rows: annRows, bytes: bytes, key: key)
+                ann = LoadedANN(index: try ApproximateIndex.read(path: path, kind: kind, breadth: breadth), rows: annRows,
+                                bytes: bytes, key: key, breadth: breadth)
             }
         }
         return Snapshot(matrix: matrix, rowIds: ids, ann: ann, meta: meta)

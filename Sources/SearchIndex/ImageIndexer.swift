@@ -159,9 +159,12 @@ public final class ImageIndexer {
         return removed
     }
 
-    /// Builds (or rebuilds) the approximate index of `kind` now; returns its report with recall@10 against exact search.
-    public func buildANN(kind: ANNKind) throws -> ANNReport {
-        try ANNMaintenance(directory: directory, writer: writer).update(kind: kind, forceRebuild: true)
+    /// Builds (or rebuilds) the approximate index of `kind` now and chooses its search breadth; returns its report
+    /// with recall@10 against exact search.
+    /// - Parameter tuning: how to choose the breadth; nil keeps the way recorded in the index (default: the
+    ///   narrowest breadth with recall@10 ≥ 0.95). Later `add`s keep tuning this way.
+    public func buildANN(kind: ANNKind, tuning: ANNTuning? = nil) throws -> ANNReport {
+        try ANNMaintenance(directory: directory, writer: writer).update(kind: kind, forceRebuild: true, tuning: tuning)
     }
 
     func maintainANN(options: Options) throws -> ANNReport? {

@@ -186,4 +186,8 @@ enum MetaKey {
     /// Recall@10 against exact search measured when the approximate index was last written, and its query count.
     static let annRecall = "ann_recall"
     static let annRecallQueries = "ann_recall_queries"
+    /// The search breadth (HNSW efSearch or IVF nprobe) chosen when the approximate index was last written.
+    static let annBreadth = "ann_breadth"
+    /// How that breadth is chosen (`ANNTuning`'s description), so that later updates tune the same way.
+    static let annTuning = "ann_tuning"
 }

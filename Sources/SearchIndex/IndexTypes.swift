@@ -108,6 +108,21 @@ public enum ANNKind: String, Sendable, Codable, CaseIterable {
     case hnsw
     /// faiss `IndexIVFFlat` (inner product).
     case ivf
+
+    /// The search breadth (HNSW efSearch, IVF nprobe) used before one is tuned.
+    public var defaultBreadth: Int { self == .hnsw ? 128 : 32 }
+
+    /// The breadths `build-ann` tries, narrowest first, when it looks for the smallest that reaches a target
+    /// recall: efSearch from 16 to 2048; nprobe from 1 up to every list of an index with `lists` lists.
+    public func candidateBreadths(lists: Int) -> [Int] {
+        switch self {
+        case .hnsw: return [16, 32, 64, 128, 256, 512, 1024, 2048]
+        case .ivf:
+            var breadths = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024].filter { $0 < lists }
+            breadths.append(max(lists, 1))
+            return breadths
+        }
+    }
 }
 
 /// The approximate index's state.
@@ -117,6 +132,10 @@ public struct ANNInfo: Sendable, Equatable, Codable {
     public let rows: Int
     /// Bytes of its file.
     public let bytes: Int64
+    /// The search breadth it runs with (HNSW efSearch or IVF nprobe).
+    public let breadth: Int
+    /// Recall@10 against exact search measured at that breadth when it was last written (nil before any).
+    public let recallAt10: Double?
 }
 
 /// A summary of an index, for `index status` and the service's statistics.

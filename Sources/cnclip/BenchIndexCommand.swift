@@ -141,9 +141,13 @@ struct IndexBench: ParsableCommand {
                         _ = try reader.search(query, k: 10, mode: .approximate)
                         return seconds(since: start)
                     }
-                    emit(String(format: "ann %@ %d × %d: build %.1f s, query p50 %.2f ms, p99 %.2f ms, recall@10 %.3f (random queries), %.3f (stored rows as queries)",
-                                 kind.rawValue, target, dimension, report.seconds, 1e3 * percentile(latencies, 0.5),
-                                 1e3 * percentile(latencies, 0.99), recall, report.recallAt10))
+                    for point in report.curve {
+                        emit(String(format: "ann %@ %d × %d breadth %d: recall@10 %.3f (midpoints of stored rows as queries), %.3f ms/query",
+                                     kind.rawValue, target, dimension, point.breadth, point.recallAt10, point.millisecondsPerQuery))
+                    }
+                    emit(String(format: "ann %@ %d × %d: build %.1f s; breadth %d (%@): query p50 %.2f ms, p99 %.2f ms, recall@10 %.3f (random queries), %.3f (midpoints of stored rows as queries)",
+                                 kind.rawValue, target, dimension, report.seconds, report.breadth, report.tuning.description,
+                                 1e3 * percentile(latencies, 0.5), 1e3 * percentile(latencies, 0.99), recall, report.recallAt10))
                 }
             }
         }

@@ -12,6 +12,7 @@ struct IndexAddCommand: ParsableCommand {
     @OptionGroup var location: IndexLocation
     @OptionGroup var model: ModelOptions
     @OptionGroup var checkpoint: CheckpointOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .long, help: "An LMDB `imgs` database folder to add by image id.")
     var lmdb: String?
@@ -45,7 +46,7 @@ struct IndexAddCommand: ParsableCommand {
     func run() throws {
         let config = try model.config(checkpoint: checkpoint.resume)
         let identity = try indexModelIdentity(model, config: config, checkpoint: checkpoint.url())
-        let loaded = try CLIPModel.load(config: config, checkpoint: try checkpoint.url())
+        let loaded = try loadModel(config: config, checkpoint: checkpoint.url(), precision: precision.precision)
         let indexer = try ImageIndexer(directory: location.url, embedder: CLIPImageEmbedder(loaded), model: identity,
                                        dtype: fp16 ? .float16 : .float32)
         let display = ProgressDisplay()

@@ -48,10 +48,29 @@ struct IndexBuildANNCommand: ParsableCommand {
     @Option(name: .long, help: "hnsw or ivf.")
     var kind: ANNKind = .hnsw
 
+    @Option(name: .customLong("target-recall"),
+            help: "Use the narrowest search breadth (HNSW efSearch, IVF nprobe) whose recall@10 against exact search reaches this (default 0.95, or what the index recorded).")
+    var targetRecall: Double?
+
+    @Option(name: .long, help: "Use this search breadth (HNSW efSearch, IVF nprobe) instead of tuning one.")
+    var breadth: Int?
+
+    func validate() throws {
+        guard targetRecall == nil || breadth == nil else { throw ValidationError("give --target-recall or --breadth, not both") }
+        if let targetRecall, !(targetRecall > 0 && targetRecall <= 1) { throw ValidationError("--target-recall must be within (0, 1]") }
+        if let breadth, breadth < 1 { throw ValidationError("--breadth must be positive") }
+    }
+
     func run() throws {
-        let report = try ImageIndexer(existing: location.url).buildANN(kind: kind)
-        printToStandardError(String(format: "%@ over %d rows in %.2f s, recall@10 %.4f (%d queries)", report.kind.rawValue,
-                                    report.rows, report.seconds, report.recallAt10, report.recallQueries))
+        let tuning = breadth.map(ANNTuning.breadth) ?? targetRecall.map(ANNTuning.targetRecall)
+        let report = try ImageIndexer(existing: location.url).buildANN(kind: kind, tuning: tuning)
+        for point in report.curve {
+            printToStandardError(String(format: "  breadth %5d: recall@10 %.4f, %.3f ms/query", point.breadth, point.recallAt10,
+                                        point.millisecondsPerQuery))
+        }
+        printToStandardError(String(format: "%@ over %d rows in %.2f s; breadth %d (%@): recall@10 %.4f (%d midpoints of stored rows as queries)",
+                                    report.kind.rawValue, report.rows, report.seconds, report.breadth, report.tuning.description,
+                                    report.recallAt10, report.recallQueries))
         print(try jsonLine(report))
     }
 }

@@ -13,6 +13,7 @@ struct IndexSearchCommand: ParsableCommand {
     @OptionGroup var location: IndexLocation
     @OptionGroup var model: ModelOptions
     @OptionGroup var checkpoint: CheckpointOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .long, help: "A text query (Chinese).")
     var text: String?
@@ -44,7 +45,7 @@ struct IndexSearchCommand: ParsableCommand {
         let index = try ImageIndex.open(directory: location.url, readOnly: true)
         let config = try model.config(checkpoint: checkpoint.resume)
         try index.check(model: try indexModelIdentity(model, config: config, checkpoint: checkpoint.url()))
-        let loaded = try CLIPModel.load(config: config, checkpoint: checkpoint.url())
+        let loaded = try loadModel(config: config, checkpoint: checkpoint.url(), precision: precision.precision)
         let query: Tensor
         if let text {
             query = try loaded.model.encodeText(loaded.tokenizer.tokenize([preprocessText(text)], contextLength: contextLength))

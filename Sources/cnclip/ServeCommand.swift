@@ -18,6 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var location: IndexLocation
     @OptionGroup var model: ModelOptions
     @OptionGroup var checkpoint: CheckpointOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .long, help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -72,18 +73,14 @@ struct ServeCommand: AsyncParsableCommand {
         // A service holds the model for long: a smaller buffer cache than the engine's 1 GB default keeps it lean
         // (read once, before the first tensor is made).
         setenv("CNCLIP_BUFFER_CACHE_MB", String(bufferCacheMegabytes), 0)
-        let config = try model.config()
+        let config = try model.config(checkpoint: checkpoint.resume)
         let index = try ImageIndex.open(directory: location.url, readOnly: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let identity = try ImageIndexer.identity(visionModel: model.visionModel, textModel: model.textModel,
-                                                 configJSON: String(decoding: try encoder.encode(config), as: UTF8.self),
-                                                 checkpoint: try checkpoint.url())
+        let identity = try indexModelIdentity(model, config: config, checkpoint: checkpoint.url())
         guard index.model.matches(identity) else {
             throw ValidationError("the index \(location.index) was built with \(index.model.summary); "
                                   + "these flags load \(identity.summary)")
         }
-        let loaded = try CLIPModel.load(config: config, checkpoint: try checkpoint.url())
+        let loaded = try loadModel(config: config, checkpoint: checkpoint.url(), precision: precision.precision)
         var configuration = ServiceConfiguration()
         configuration.host = host
         configuration.port = port
@@ -95,6 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxBatch = maxBatch
         configuration.corsOrigin = corsOrigin
         configuration.modelLabel = "\(model.visionModel)@\(model.textModel)"
+            + (precision.precision == .fp32 ? "" : " (\(precision.precision.rawValue))")
         configuration.indexName = location.url.standardizedFileURL.lastPathComponent
         let server = SearchServer(model: loaded, contextLength: contextLength, backend: IndexBackend(index),
                                   configuration: configuration)
