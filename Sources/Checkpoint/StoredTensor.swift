@@ -137,6 +137,25 @@ public struct StoredTensor: Sendable, Equatable {
     /// The values as fp32, row-major.
     public func floatValues() -> [Float] { tensor().toArray() }
 
+    /// Writes the values as fp32, row-major, to `destination` (`count` floats), without an intermediate tensor.
+    public func decode(into destination: UnsafeMutablePointer<Float>) {
+        Self.decode(contiguousBytes(), dtype: dtype, into: destination, count: count)
+    }
+
+    /// Lets the pages of a memory-mapped checkpoint under this tensor's elements leave resident memory (they are
+    /// read from the file again if needed): a loader calls it once it has copied the tensor. A no-op for tensors
+    /// whose bytes are not a file mapping.
+    public func discardMappedPages() {
+        guard count > 0 else { return }
+        let size = dtype.byteSize
+        let span = isContiguous ? count : storage.count - offset
+        storage.bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            let start = min(offset * size, raw.count)
+            MappedFile.discardPages(UnsafeRawBufferPointer(start: base + start, count: min(span * size, raw.count - start)))
+        }
+    }
+
     /// The exact values of an integer or boolean tensor, row-major; nil for floating-point tensors.
     public func int64Values() -> [Int64]? {
         guard !dtype.isFloatingPoint else { return nil }

@@ -53,31 +53,26 @@ extension CLIPModel {
                           tokenizer: try Tokenizer.bundled(), epoch: file.epoch, step: file.step)
     }
 
-    /// Copies a state dict's tensors into this model's tensors, strictly (see `StrictLoading`).
+    /// Copies a state dict's tensors into this model's tensors, strictly (see `StrictLoading`). Each tensor is
+    /// decoded straight into its parameter, and the pages of a memory-mapped file it came from are released once
+    /// copied, so loading holds the model plus about one tensor, not the model twice over.
     public func load(_ stateDict: StateDict, rule: KeyRule = .createModel, precision: WeightPrecision = .exact) throws {
         let entries = stateEntries()
-        let loaded = try StrictLoading.load(entries.map { ParameterSpec(name: $0.name, shape: $0.tensor.shape) },
-                                            from: stateDict, rule: rule)
+        let matched = try StrictLoading.match(entries.map { ParameterSpec(name: $0.name, shape: $0.tensor.shape) },
+                                              from: stateDict, rule: rule)
         for entry in entries {
-            guard let source = loaded[entry.name] else { continue }
-            var values = source.toArray()
-            if precision == .roundedToHalf, ReferencePrecision.isHalf(entry.name) {
-                values = values.map { Float(Float16($0)) }
+            guard let source = matched[entry.name] else { continue }
+            let target = entry.tensor
+            guard target.isContiguous, target.count == source.count else {
+                throw TensorError.invalidShape(op: "load", shape: target.shape,
+                                               reason: "needs a contiguous tensor of \(source.count) elements")
             }
-            try entry.tensor.assign(values)
-        }
-    }
-}
-
-extension Tensor {
-    /// Overwrites this contiguous tensor's elements with `values` (row-major).
-    func assign(_ values: [Float]) throws {
-        guard values.count == count, isContiguous else {
-            throw TensorError.invalidShape(op: "assign", shape: shape,
-                                           reason: "needs a contiguous tensor and \(count) values, got \(values.count)")
-        }
-        values.withUnsafeBufferPointer { source in
-            if let base = source.baseAddress { (storage.pointer + offset).update(from: base, count: count) }
+            let destination = target.storage.pointer + target.offset
+            source.decode(into: destination)
+            if precision == .roundedToHalf, ReferencePrecision.isHalf(entry.name) {
+                for index in 0..<target.count { destination[index] = Float(Float16(destination[index])) }
+            }
+            source.discardMappedPages()
         }
     }
 }

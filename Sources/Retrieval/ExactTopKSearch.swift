@@ -140,9 +140,22 @@ public final class ExactTopKSearch {
     }
 
     public static func squaredNorm(_ a: UnsafePointer<Float>, _ count: Int) -> Double {
-        var sum = 0.0
-        for i in 0..<count { sum += Double(a[i]) * Double(a[i]) }
-        return sum
+        // Four independent sums, so the additions do not wait on each other (each product is exact in Double).
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var i = 0
+        while i + 4 <= count {
+            let x0 = Double(a[i]), x1 = Double(a[i + 1]), x2 = Double(a[i + 2]), x3 = Double(a[i + 3])
+            s0 += x0 * x0
+            s1 += x1 * x1
+            s2 += x2 * x2
+            s3 += x3 * x3
+            i += 4
+        }
+        while i < count {
+            s0 += Double(a[i]) * Double(a[i])
+            i += 1
+        }
+        return (s0 + s1) + (s2 + s3)
     }
 }
 

@@ -3,7 +3,9 @@ import Tensor
 
 /// Exact inner-product top-n of a few queries over feature rows: one GEMM per block of rows (queries × block) as a
 /// filter, then Retrieval's bounded heaps ranking by `ExactTopKSearch.exactScore` (best score first, ties to the
-/// earlier row; identical rows tie whatever the BLAS kernel). Tombstoned rows (id < 0) never rank.
+/// earlier row; identical rows tie whatever the BLAS kernel). Tombstoned rows (id < 0) never rank. Blocks are
+/// aligned to multiples of `blockRows`, so the largest row norm of each (for the rounding margin) is computed once
+/// and cached in the matrix.
 enum ExactScan {
     /// Rows per GEMM block: 4096 × 512 fp32 = 8 MB of features per block.
     static let blockRows = 4096
@@ -16,15 +18,23 @@ enum ExactScan {
         let heaps = UnsafeMutablePointer<HeapEntry>.allocate(capacity: queryCount * n)
         defer { heaps.deallocate() }
         var heapCounts = [Int](repeating: 0, count: queryCount)
-        let blockRows = min(blockRows, range.count)
-        var scores = [Float](repeating: 0, count: queryCount * blockRows)
+        var scores = [Float](repeating: 0, count: queryCount * min(blockRows, range.count))
         var scratch: [Float] = []
         let queryNorms = (0..<queryCount).map { query in
             queries[(query * dimension)..<((query + 1) * dimension)].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         }
         queries.withUnsafeBufferPointer { queryValues in
-            for start in stride(from: range.lowerBound, to: range.upperBound, by: blockRows) {
-                let rows = min(blockRows, range.upperBound - start)
+            for blockStart in stride(from: range.lowerBound / blockRows * blockRows, to: range.upperBound, by: blockRows) {
+                let start = max(blockStart, range.lowerBound)
+                let rows = min(blockStart + blockRows, range.upperBound) - start
+                // An upper bound of the norms of this block's rows: the largest over the whole aligned block.
+                let blockRowCount = min(blockRows, matrix.rows - blockStart)
+                let largestRowNorm = matrix.blockNorms.largestNorm(block: blockStart / blockRows, rows: blockRowCount) {
+                    var scratch: [Float] = []
+                    return matrix.withFloatRows(blockStart..<(blockStart + blockRowCount), scratch: &scratch) { rows in
+                        (0..<blockRowCount).reduce(0.0) { max($0, ExactTopKSearch.squaredNorm(rows + $1 * dimension, dimension)) }
+                    }.squareRoot()
+                }
                 matrix.withFloatRows(start..<(start + rows), scratch: &scratch) { block in
                     scores.withUnsafeMutableBufferPointer { output in
                         matmulTransposedB(m: queryCount, n: rows, k: dimension, a: queryValues.baseAddress!, lda: dimension,
@@ -32,9 +42,6 @@ enum ExactScan {
                         for column in 0..<rows where rowIds[start + column] < 0 {
                             for query in 0..<queryCount { output[query * rows + column] = -.infinity }
                         }
-                        let largestRowNorm = (0..<rows).reduce(0.0) {
-                            max($0, ExactTopKSearch.squaredNorm(block + $1 * dimension, dimension))
-                        }.squareRoot()
                         for query in 0..<queryCount {
                             let queryVector = queryValues.baseAddress! + query * dimension
                             var heap = BoundedHeap(entries: heaps + query * n, capacity: n, count: heapCounts[query])

@@ -101,13 +101,22 @@ final class FeatureMatrix: @unchecked Sendable {
     let rows: Int
     let dimension: Int
     let dtype: FeatureDType
+    /// Largest row norm of each block of rows (for exact search's rounding margin), kept across reloads.
+    let blockNorms: BlockNormCache
     private let base: UnsafeRawPointer?
     private let length: Int
 
-    init(path: String, rows: Int, dimension: Int, dtype: FeatureDType) throws {
+    /// - Parameter previous: the matrix this one replaces (same file, fewer or as many rows); its block norms are
+    ///   still true of the rows they covered, since committed rows are never rewritten.
+    init(path: String, rows: Int, dimension: Int, dtype: FeatureDType, previous: FeatureMatrix? = nil) throws {
         self.rows = rows
         self.dimension = dimension
         self.dtype = dtype
+        if let previous, previous.dimension == dimension, previous.dtype == dtype, previous.rows <= rows {
+            blockNorms = previous.blockNorms
+        } else {
+            blockNorms = BlockNormCache()
+        }
         length = rows * dimension * dtype.byteWidth
         guard length > 0 else {
             base = nil
@@ -156,5 +165,20 @@ final class FeatureMatrix: @unchecked Sendable {
     func row(_ index: Int) -> [Float] {
         var scratch: [Float] = []
         return withFloatRows(index..<(index + 1), scratch: &scratch) { Array(UnsafeBufferPointer(start: $0, count: dimension)) }
+    }
+}
+
+/// The largest row norm of each aligned block of `ExactScan.blockRows` feature rows, computed once (exactly, in
+/// Double) the first time a search needs it and again only when rows were appended to that block since.
+final class BlockNormCache: @unchecked Sendable {
+    private var norms: [Int: (rows: Int, norm: Double)] = [:]
+    private let lock = NSLock()
+
+    /// The largest norm of rows `[block × blockRows, block × blockRows + rows)`, from `compute` when not cached.
+    func largestNorm(block: Int, rows: Int, compute: () -> Double) -> Double {
+        if let cached = lock.withLock({ norms[block] }), cached.rows == rows { return cached.norm }
+        let norm = compute()
+        lock.withLock { norms[block] = (rows, norm) }
+        return norm
     }
 }

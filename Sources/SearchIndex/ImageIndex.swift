@@ -197,7 +197,7 @@ final class Snapshot: @unchecked Sendable {
                      previous: Snapshot?) throws -> Snapshot {
         let (rows, ids, meta) = try database.rowMap(previous: previous.map { ($0.rowIds, $0.meta[MetaKey.generation] ?? "0") })
         let matrix = try FeatureMatrix(path: ImageIndex.featurePath(directory: directory, dtype: dtype), rows: rows,
-                                       dimension: dimension, dtype: dtype)
+                                       dimension: dimension, dtype: dtype, previous: previous?.matrix)
         var ann: LoadedANN?
         if let kindName = meta[MetaKey.annKind], let kind = ANNKind(rawValue: kindName) {
             let annRows = min(Int(meta[MetaKey.annRows] ?? "0") ?? 0, rows)
