@@ -97,6 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
         let server = SearchServer(model: loaded, contextLength: contextLength, backend: IndexBackend(index),
                                   configuration: configuration)
         let host = self.host, rows = index.info.count
+        try await server.warmUp()
         try await server.run { port in
             FileHandle.standardError.write(Data("serving \(rows) images on http://\(host):\(port)/\n".utf8))
         }
