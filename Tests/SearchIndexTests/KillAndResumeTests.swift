@@ -1,15 +1,13 @@
 import Foundation
 import SearchIndex
+import TestSupport
 import XCTest
 
 /// `cnclip index add` as a child process: killed with SIGKILL mid-run then resumed, and `--strict`.
 final class KillAndResumeTests: XCTestCase {
     /// The `cnclip` built beside this test bundle.
     private func cnclip() throws -> URL {
-        let url = Bundle.main.bundleURL.appendingPathComponent("cnclip")
-        let beside = Bundle(for: Self.self).bundleURL.deletingLastPathComponent().appendingPathComponent("cnclip")
-        for candidate in [beside, url] where FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        throw XCTSkip("cnclip is not built beside the tests (\(beside.path)); build it with swift build -c release")
+        try XCTUnwrap(BuiltExecutable.cnclip, "cnclip is not built beside the tests")
     }
 
     private func arguments(index: URL, images: URL, extra: [String] = []) -> [String] {
