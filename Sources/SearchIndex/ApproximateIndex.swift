@@ -7,7 +7,7 @@ final class ApproximateIndex: @unchecked Sendable {
     /// HNSW graph degree (faiss `M`).
     static let hnswNeighbours: Int32 = 32
     /// HNSW efConstruction: candidates kept while inserting; more builds slower and gives a better graph.
-    static let hnswConstructionBreadth: Int32 = 80
+    static let hnswConstructionBreadth: Int32 = 40
 
     private let handle: OpaquePointer
     let kind: ANNKind

@@ -27,6 +27,9 @@ struct IndexBench: ParsableCommand {
     @Option(name: .customLong("ann-rows"), help: "Gallery size at which HNSW and IVF-Flat are built and measured (0 skips).")
     var annRows = 100_000
 
+    @Option(name: .customLong("ann-kinds"), help: "Approximate indexes to build at --ann-rows, comma-separated.")
+    var annKinds = "hnsw,ivf"
+
     @Option(name: .customLong("index-images"), help: "Images (random PNGs) indexed for the indexing-vs-encode ratio (0 skips).")
     var indexImages = 32
 
@@ -131,7 +134,10 @@ struct IndexBench: ParsableCommand {
             }
             if target == annRows && !measuredANN {
                 measuredANN = true
-                for kind in [ANNKind.hnsw, .ivf] {
+                for kind in try annKinds.split(separator: ",").map({ name in
+                    guard let kind = ANNKind(rawValue: String(name)) else { throw ValidationError("unknown ANN kind \(name)") }
+                    return kind
+                }) {
                     let report = try indexer.buildANN(kind: kind)
                     try reader.reload()
                     let flat = Array(queryVectors.joined())
