@@ -17,7 +17,8 @@ struct TrainStepDumpCommand: ParsableCommand {
             The batch file (.pt or .safetensors) holds `images` [N,3,R,R] (preprocessed, fp32) and `ids` [N,L] \
             (token ids). The output (.pt or .safetensors) holds `loss`, `acc_i2t`, `acc_t2i`, `lr` (one value each), \
             and for every chosen parameter `grad.<name>` (its gradient) and `final.<name>` (its value after the \
-            AdamW step and the logit-scale clamp). A JSON summary line goes to stdout. \
+            AdamW step and the logit-scale clamp); a ResNet's BatchNorm running statistics after the last step are \
+            `running.<name>`. A JSON summary line goes to stdout. \
             With --steps N the batch is trained on N times (steps --step … --step+N−1); `loss` and `grad.*` are the \
             first step's, `losses` holds every step's loss and `final.*` the parameters after the last. With \
             --accum-freq k the batch's rows form k consecutive micro-batches of one accumulated step. Under \
@@ -74,13 +75,21 @@ struct TrainStepDumpCommand: ParsableCommand {
     @Flag(name: .customLong("gather-with-grad"), help: "Across ranks: gather features differentiably.")
     var gatherWithGrad = false
 
+    @Option(name: .customLong("bucket-kib"), help: "Across ranks: gradient bucket size in KiB (the first bucket is at most 1 MiB).")
+    var bucketKiB = 25 * 1024
+
+    @Flag(name: .customLong("use-bn-sync"), help: "SyncBatchNorm: a ResNet tower's BatchNorm statistics span every rank's rows (and stay in training mode when the tower is frozen).")
+    var useBnSync = false
+
     @Option(name: .customLong("tower-gradient-scale"),
             help: "Multiply every gradient but logit_scale's by this before each AdamW step (one process emulating the reference's default gather over N ranks: 1/N).")
     var towerGradientScale: Float = 1
 
     func validate() throws {
         guard step >= 0 else { throw ValidationError("--step must not be negative") }
-        guard steps >= 1, accumFreq >= 1 else { throw ValidationError("--steps and --accum-freq must be at least 1") }
+        guard steps >= 1, accumFreq >= 1, bucketKiB >= 1 else {
+            throw ValidationError("--steps, --accum-freq and --bucket-kib must be at least 1")
+        }
     }
 
     func run() throws {
@@ -101,8 +110,10 @@ struct TrainStepDumpCommand: ParsableCommand {
         let clip = try CLIPModel.load(config: model.config(), checkpoint: checkpoint.url()).model
         let schedule = try CosineSchedule(baseLearningRate: lr, warmupSteps: warmup, totalSteps: maxSteps)
         let trainer = TrainingStep(model: clip, schedule: schedule, beta1: beta1, beta2: beta2, eps: eps,
-                                   weightDecay: wd, options: TrainingOptions(freezeVision: freezeVision, dropout: false),
-                                   dataParallel: DataParallel(group: group, gatherWithGrad: gatherWithGrad))
+                                   weightDecay: wd, options: TrainingOptions(freezeVision: freezeVision, dropout: false,
+                                                                             syncBatchNorm: useBnSync),
+                                   dataParallel: DataParallel(group: group, gatherWithGrad: gatherWithGrad,
+                                                             bucketBytes: bucketKiB << 10))
         let entries = clip.stateEntries()
         let started = Date()
         var losses: [Float] = [], first: ContrastiveLossResult?, firstGradients: [String: Tensor] = [:]
@@ -151,9 +162,13 @@ struct TrainStepDumpCommand: ParsableCommand {
             written.append(("grad.\(name)", try StoredTensor(gradient)))
             written.append(("final.\(name)", try StoredTensor(value.contiguous())))
         }
+        for entry in entries where entry.name.hasSuffix(".running_mean") || entry.name.hasSuffix(".running_var") {
+            written.append(("running.\(entry.name)", try StoredTensor(entry.tensor.contiguous())))
+        }
         try Checkpoint(layout: .bareStateDict, stateDict: StateDict(written)).write(to: URL(fileURLWithPath: output))
         print("{\"loss\": \(first.loss), \"lr\": \(learningRate), \"acc_i2t\": \(first.imageToTextAccuracy), "
-              + "\"acc_t2i\": \(first.textToImageAccuracy), \"tensors\": \(chosen.count), \"world_size\": \(group.worldSize)}")
+              + "\"acc_t2i\": \(first.textToImageAccuracy), \"tensors\": \(chosen.count), \"world_size\": \(group.worldSize), "
+              + "\"buckets\": \(trainer.gradientBuckets.reduced), \"buckets_overlapped\": \(trainer.gradientBuckets.overlapped)}")
     }
 
     /// This rank's part of each of the `--accum-freq` micro-batches the batch's rows form.

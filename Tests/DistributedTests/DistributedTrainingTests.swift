@@ -174,17 +174,6 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("rank 1 differs from rank 0: its model weights"), result.stderr.suffix(3000).description)
     }
 
-    func testSyncBatchNormOverRanksIsRefusedForATrainedResNet() throws {
-        let result = try Launcher.run(["train", "--train-data", "/nonexistent", "--logs", directory.path + "/logs",
-                                       "--use-bn-sync", "--vision-model", "RN50",
-                                       "--model-config", Fixtures.url("models/tiny-rn-bert1.config.json").path],
-                                      ranks: 2, timeout: 60)
-        XCTAssertFalse(result.timedOut)
-        XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.stderr.contains("--use-bn-sync") && result.stderr.contains("not supported across 2 ranks"),
-                      result.stderr.suffix(2000).description)
-    }
-
     /// The pid of a running cnclip process whose environment says it is MPI rank `rank`.
     static func rankProcess(_ rank: Int) -> Int32? {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
