@@ -75,6 +75,12 @@ struct TrainStepDumpCommand: ParsableCommand {
     @Flag(name: .customLong("gather-with-grad"), help: "Across ranks: gather features differentiably.")
     var gatherWithGrad = false
 
+    @Option(name: .customLong("mask-ratio"), help: "FLIP patch masking of a ViT (patches drawn per step for the whole batch from --mask-seed; rank r keeps its rows' draws, so any number of ranks masks alike).")
+    var maskRatio = 0.0
+
+    @Option(name: .customLong("mask-seed"), help: "Seed of the FLIP patch draws.")
+    var maskSeed: UInt64 = 7
+
     @Option(name: .customLong("bucket-kib"), help: "Across ranks: gradient bucket size in KiB (the first bucket is at most 1 MiB).")
     var bucketKiB = 25 * 1024
 
@@ -118,14 +124,16 @@ struct TrainStepDumpCommand: ParsableCommand {
         let started = Date()
         var losses: [Float] = [], first: ContrastiveLossResult?, firstGradients: [String: Tensor] = [:]
         var learningRate = 0.0
+        let masking = try PatchMasking(ratio: maskRatio)
         for index in 0..<steps {
             learningRate = schedule.learningRate(step: step + index)
+            let kept = try keptPatches(masking, model: clip, rows: tokens.count, step: index, group: group)
             let result: ContrastiveLossResult
             if accumFreq == 1 {
-                result = try trainer.lossAndGradients(images: micro[0].images, tokens: micro[0].tokens)
+                result = try trainer.lossAndGradients(images: micro[0].images, tokens: micro[0].tokens, keptPatches: kept?[0])
             } else {
                 for part in micro { try trainer.cacheMicroBatch(images: part.images, tokens: part.tokens, dropoutSeed: 0) }
-                result = try trainer.accumulatedLossAndGradients()
+                result = try trainer.accumulatedLossAndGradients(keptPatches: kept)
             }
             if towerGradientScale != 1 {
                 for entry in entries where entry.kind == .parameter && entry.name != "logit_scale" {
@@ -169,6 +177,23 @@ struct TrainStepDumpCommand: ParsableCommand {
         print("{\"loss\": \(first.loss), \"lr\": \(learningRate), \"acc_i2t\": \(first.imageToTextAccuracy), "
               + "\"acc_t2i\": \(first.textToImageAccuracy), \"tensors\": \(chosen.count), \"world_size\": \(group.worldSize), "
               + "\"buckets\": \(trainer.gradientBuckets.reduced), \"buckets_overlapped\": \(trainer.gradientBuckets.overlapped)}")
+    }
+
+    /// With masking on, this rank's kept patches per micro-batch: every row of the batch draws its patches from
+    /// `--mask-seed` and the step, and each rank takes its own rows' draws (the rows `microBatches` gives it).
+    private func keptPatches(_ masking: PatchMasking, model: CLIPModel, rows: Int, step: Int,
+                             group: Communicator) throws -> [[[Int]]]? {
+        guard masking.isActive else { return nil }
+        guard case let .transformer(tower) = model.visual else {
+            throw ValidationError("--mask-ratio masks a ViT's patches; this model's vision tower is a ResNet")
+        }
+        let all = masking.keptPatches(images: rows, patches: tower.positionalEmbedding.shape[0] - 1,
+                                      seed: maskSeed &+ UInt64(step))
+        let size = rows / (accumFreq * group.worldSize)
+        return (0..<accumFreq).map { slot in
+            let start = (slot * group.worldSize + group.rank) * size
+            return Array(all[start..<(start + size)])
+        }
     }
 
     /// This rank's part of each of the `--accum-freq` micro-batches the batch's rows form.

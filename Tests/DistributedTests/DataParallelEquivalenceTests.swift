@@ -43,6 +43,18 @@ final class DataParallelEquivalenceTests: XCTestCase {
         try compare("train-vit-bert2", options: ["--freeze-vision", "--gather-with-grad"], single: ["--freeze-vision"])
     }
 
+    /// `--mask-ratio` (FLIP): every row keeps the same patches in both runs (drawn for the whole batch from one
+    /// seed), and the masked loss differs from the unmasked one (the masking took effect).
+    func testViTBertMaskRatioGatherWithGrad() throws {
+        try compare("train-vit-bert2", options: ["--gather-with-grad", "--mask-ratio", "0.5"], single: ["--mask-ratio", "0.5"],
+                    maskedAgainstPlain: true)
+    }
+
+    func testViTBertMaskRatioAccumulatedDefaultGather() throws {
+        try compare("train-vit-bert2", options: ["--mask-ratio", "0.5", "--accum-freq", "2"],
+                    single: ["--mask-ratio", "0.5", "--accum-freq", "2", "--tower-gradient-scale", "0.5"])
+    }
+
     /// RN50: BatchNorm normalises each rank's batch with that batch's statistics (the reference's default without
     /// SyncBatchNorm), so a trained ResNet tower differs from one process by design; with the vision tower frozen
     /// (BatchNorm in eval mode, as the reference puts it) the runs must agree.
@@ -75,7 +87,9 @@ final class DataParallelEquivalenceTests: XCTestCase {
     /// Runs the dump as 2 ranks with `options` and as one process with `single`, and compares.
     /// With `runningStatistics` the BatchNorm running statistics must also have moved from the initial weights'
     /// (BatchNorm ran in training mode).
-    private func compare(_ name: String, options: [String], single: [String], runningStatistics: Bool = false) throws {
+    /// With `maskedAgainstPlain` the one-process losses must differ from an unmasked run's.
+    private func compare(_ name: String, options: [String], single: [String], runningStatistics: Bool = false,
+                         maskedAgainstPlain: Bool = false) throws {
         let batch = directory.appendingPathComponent("batch.pt")
         try TestBatch.write(to: batch, rows: 8, resolution: name.contains("rn") ? 64 : 32, seed: 11)
         let common = ["train-step-dump", "--vision-model", name.contains("rn") ? "RN50" : "ViT-B-16",
@@ -97,6 +111,13 @@ final class DataParallelEquivalenceTests: XCTestCase {
             let x = try XCTUnwrap(a[key]).floatValues(), y = try XCTUnwrap(b[key]).floatValues()
             let error = relativeDifference(key, x, y)
             XCTAssertLessThanOrEqual(error, 1e-5, "\(name) \(options): \(key) differs by \(error) (relative)")
+        }
+        if maskedAgainstPlain {
+            let plainPath = directory.appendingPathComponent("plain.pt")
+            try Launcher.requireSuccess(try Launcher.run(common + ["--output", plainPath.path], timeout: 180), "unmasked dump")
+            let plain = try XCTUnwrap(Checkpoint.load(contentsOf: plainPath).stateDict["losses"]).floatValues()
+            let masked = try XCTUnwrap(b["losses"]).floatValues()
+            XCTAssertGreaterThan(relativeDifference(masked, plain), 1e-3, "masking changed nothing: \(masked) vs \(plain)")
         }
         if runningStatistics {
             let initial = try Checkpoint.load(contentsOf: Fixtures.url("training/\(name).init.pt")).stateDict
