@@ -18,3 +18,5 @@ static inline void *cnclip_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline int cnclip_mpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 static inline MPI_Info cnclip_mpi_info_null(void) { return MPI_INFO_NULL; }
 static inline MPI_Datatype cnclip_mpi_int32(void) { return MPI_INT32_T; }
+static inline MPI_Status *cnclip_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Request cnclip_mpi_request_null(void) { return MPI_REQUEST_NULL; }

@@ -22,6 +22,10 @@ public protocol Communicator: AnyObject, Sendable {
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
     /// Replaces `buffer` on every rank by the element-wise sum of every rank's `buffer` (same count everywhere).
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
+    /// Starts replacing `buffer` on every rank by the element-wise sum of every rank's `buffer` and returns at once;
+    /// the buffer must stay untouched (and alive) until the returned reduction has completed. Collectives started
+    /// this way count as collectives in MPI's ordering rule.
+    func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction
     /// Fills `result` (`worldSize × values.count` elements) with every rank's `values` in rank order.
     func allGather(_ values: UnsafeBufferPointer<Float>, into result: UnsafeMutableBufferPointer<Float>) throws
     /// Every rank's `values` (same count everywhere) in rank order.
@@ -36,6 +40,15 @@ public protocol Communicator: AnyObject, Sendable {
     func abort(message: String, code: Int32) -> Never
     /// Leaves the group at the end of a successful run.
     func finalize()
+}
+
+/// A collective started by `startAllReduceSum` that may still be in flight.
+public protocol PendingReduction: AnyObject {
+    /// Lets the library advance the operation (MPI progresses nonblocking collectives only inside its calls) and
+    /// says whether it has completed.
+    func test() throws -> Bool
+    /// Returns once the operation has completed.
+    func wait() throws
 }
 
 /// Running totals of the time and payload of collective operations (for the scaling benchmark).
@@ -78,41 +91,6 @@ extension Communicator {
     public var isDistributed: Bool { worldSize > 1 }
     /// Whether this is rank 0, the one that writes logs, parameters and checkpoints.
     public var isPrimary: Bool { rank == 0 }
-
-    /// Averages `buffers` over the ranks (DDP's gradient averaging: each value divided by the world size, then
-    /// summed), packed into buckets of at most `bucketElements` floats so that many small tensors travel in few
-    /// messages. The buffers must be listed in the same order with the same sizes on every rank.
-    public func allReduceAverage(_ buffers: [UnsafeMutableBufferPointer<Float>],
-                                 bucketElements: Int = 25 * 1024 * 1024 / 4) throws {
-        guard worldSize > 1 else { return }
-        let scale = 1 / Float(worldSize)
-        let capacity = max(1, min(bucketElements, buffers.reduce(0) { $0 + $1.count }))
-        let bucket = UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity)
-        defer { bucket.deallocate() }
-        var pending: [(buffer: UnsafeMutableBufferPointer<Float>, start: Int, count: Int, at: Int)] = []
-        var filled = 0
-        func flush() throws {
-            guard filled > 0 else { return }
-            try allReduceSum(UnsafeMutableBufferPointer(rebasing: bucket[0..<filled]))
-            for piece in pending {
-                for index in 0..<piece.count { piece.buffer[piece.start + index] = bucket[piece.at + index] }
-            }
-            pending.removeAll(keepingCapacity: true)
-            filled = 0
-        }
-        for buffer in buffers {
-            var start = 0
-            while start < buffer.count {
-                if filled == capacity { try flush() }
-                let count = min(buffer.count - start, capacity - filled)
-                for index in 0..<count { bucket[filled + index] = buffer[start + index] * scale }
-                pending.append((buffer, start, count, filled))
-                filled += count
-                start += count
-            }
-        }
-        try flush()
-    }
 
     /// Element-wise sums over the ranks of a few doubles (validation totals).
     public func allReduceSum(_ values: [Double]) throws -> [Double] {

@@ -66,6 +66,46 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction {
+        guard buffer.count <= Self.maximumCount else {
+            throw DistributedError.invalidArgument("a nonblocking all-reduce of \(buffer.count) values exceeds MPI's count limit")
+        }
+        let pending = NonblockingReduction(statistics: statistics)
+        try statistics.record(reduced: buffer.count * 4) {
+            try Self.check("MPI_Iallreduce", MPI_Iallreduce(cnclip_mpi_in_place(), buffer.baseAddress, Int32(buffer.count),
+                                                            cnclip_mpi_float(), cnclip_mpi_sum(), world, &pending.request))
+        }
+        return pending
+    }
+
+    /// An `MPI_Iallreduce` in flight; the time spent testing and waiting for it counts as time in collectives.
+    private final class NonblockingReduction: PendingReduction {
+        var request: MPI_Request? = cnclip_mpi_request_null()
+        private var done = false
+        private let statistics: CommunicationStatistics
+
+        init(statistics: CommunicationStatistics) { self.statistics = statistics }
+
+        func test() throws -> Bool {
+            guard !done else { return true }
+            var flag: Int32 = 0
+            try statistics.record { try MPICommunicator.check("MPI_Test", MPI_Test(&request, &flag, cnclip_mpi_status_ignore())) }
+            done = flag != 0
+            return done
+        }
+
+        func wait() throws {
+            guard !done else { return }
+            try statistics.record { try MPICommunicator.check("MPI_Wait", MPI_Wait(&request, cnclip_mpi_status_ignore())) }
+            done = true
+        }
+
+        deinit {
+            // Never leave MPI writing into a buffer its owner may free: an abandoned reduction is completed here.
+            if !done { MPI_Wait(&request, cnclip_mpi_status_ignore()) }
+        }
+    }
+
     public func allGather(_ values: UnsafeBufferPointer<Float>, into result: UnsafeMutableBufferPointer<Float>) throws {
         guard result.count == values.count * worldSize else {
             throw DistributedError.invalidArgument(
@@ -154,7 +194,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
-    private static func check(_ call: String, _ code: Int32) throws {
+    fileprivate static func check(_ call: String, _ code: Int32) throws {
         guard code != cnclip_mpi_success() else { return }
         var text = [CChar](repeating: 0, count: Int(cnclip_mpi_max_error_string()) + 1)
         var length: Int32 = 0

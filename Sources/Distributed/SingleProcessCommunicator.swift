@@ -17,6 +17,7 @@ public final class SingleProcessCommunicator: Communicator, @unchecked Sendable 
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {}
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {}
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction { Completed() }
 
     public func allGather(_ values: UnsafeBufferPointer<Float>, into result: UnsafeMutableBufferPointer<Float>) throws {
         guard result.count == values.count else {
@@ -36,4 +37,10 @@ public final class SingleProcessCommunicator: Communicator, @unchecked Sendable 
     }
 
     public func finalize() {}
+}
+
+/// A reduction that completed when it started (a group of one).
+private final class Completed: PendingReduction {
+    func test() throws -> Bool { true }
+    func wait() throws {}
 }

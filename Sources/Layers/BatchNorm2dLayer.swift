@@ -41,21 +41,37 @@ public struct BatchNorm2d: StatefulModule, Sendable {
         public let mean: Tensor
         public let invStd: Tensor
         public let training: Bool
+        /// The processes whose batch statistics this pass shared (SyncBatchNorm), nil for this process's batch alone.
+        public let replicas: (any ReplicaSum)?
     }
 
     /// The forward pass in training mode (batch statistics; running statistics and `num_batches_tracked` updated
-    /// in place, as PyTorch does) or evaluation mode (running statistics; a frozen tower's BatchNorm).
-    public func forwardTraining(_ x: Tensor, training: Bool) throws -> (output: Tensor, cache: Cache) {
-        let result = try batchNorm2d(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+    /// in place, as PyTorch does) or evaluation mode (running statistics; a frozen tower's BatchNorm). With
+    /// `replicas` in training mode the batch statistics span every process's part of the batch (`nn.SyncBatchNorm`).
+    public func forwardTraining(_ x: Tensor, training: Bool,
+                                replicas: (any ReplicaSum)? = nil) throws -> (output: Tensor, cache: Cache) {
+        let result: BatchNormResult
+        if training, let replicas {
+            result = try syncBatchNorm2d(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                         momentum: momentum, eps: eps, replicas: replicas)
+        } else {
+            result = try batchNorm2d(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
                                      training: training, momentum: momentum, eps: eps)
+        }
         if training { numBatchesTracked.storage.pointer[numBatchesTracked.offset] += 1 }
-        return (result.output, Cache(input: x, mean: result.mean, invStd: result.invStd, training: training))
+        return (result.output, Cache(input: x, mean: result.mean, invStd: result.invStd, training: training,
+                                     replicas: training ? replicas : nil))
     }
 
     /// Accumulates dweight and dbias into `gradients` and returns dx.
     public func backward(_ gradOutput: Tensor, cache: Cache, into gradients: GradientStore) throws -> Tensor {
-        let result = try batchNorm2dBackward(gradOutput, input: cache.input, weight: weight, mean: cache.mean,
-                                             invStd: cache.invStd, training: cache.training)
+        let result = if let replicas = cache.replicas {
+            try syncBatchNorm2dBackward(gradOutput, input: cache.input, weight: weight, mean: cache.mean,
+                                        invStd: cache.invStd, replicas: replicas)
+        } else {
+            try batchNorm2dBackward(gradOutput, input: cache.input, weight: weight, mean: cache.mean,
+                                    invStd: cache.invStd, training: cache.training)
+        }
         try gradients.accumulate(result.weight, for: weight)
         try gradients.accumulate(result.bias, for: bias)
         return result.input

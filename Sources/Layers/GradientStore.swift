@@ -12,6 +12,9 @@ public final class GradientStore: @unchecked Sendable {
 
     private var gradients: [Key: Tensor] = [:]
     private var frozen: Set<Key> = []
+    /// Told after every change to a trainable parameter's gradient (overlapped gradient averaging learns from it
+    /// when a gradient is final).
+    public weak var observer: (any GradientObserver)?
 
     public init() {}
 
@@ -40,12 +43,15 @@ public final class GradientStore: @unchecked Sendable {
         } else {
             gradients[key] = gradient.contiguous()
         }
+        observer?.gradientChanged(for: parameter)
     }
 
     /// The accumulated gradient of `parameter`, created as zeros when none arrived yet (for kernels that write
     /// into it directly, e.g. an embedding's scattered rows).
+    /// The caller's writes into it count as part of this change (the observer hears of it before they happen).
     public func buffer(for parameter: Tensor) -> Tensor {
         let key = Self.key(parameter)
+        if !frozen.contains(key) { observer?.gradientChanged(for: parameter) }
         if let existing = gradients[key] { return existing }
         let zeros = Tensor(zeros: parameter.shape)
         gradients[key] = zeros
@@ -66,4 +72,11 @@ public final class GradientStore: @unchecked Sendable {
         }
         return result
     }
+}
+
+/// Watches the gradients a backward pass accumulates.
+public protocol GradientObserver: AnyObject {
+    /// `parameter`'s gradient was just created or added to, or is about to be written by a `buffer(for:)` caller;
+    /// either way the change is complete by the store's next call.
+    func gradientChanged(for parameter: Tensor)
 }

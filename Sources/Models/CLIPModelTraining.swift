@@ -28,8 +28,9 @@ extension CLIPModel {
     }
 
     /// Normalised image features `[N, embed_dim]`, normalised text features `[M, embed_dim]` and exp(logit_scale).
-    /// A frozen vision tower runs in inference mode (the reference puts RN50 BatchNorm layers in eval mode);
-    /// otherwise BatchNorm uses batch statistics and updates its running statistics. `keptPatches` (FLIP) masks
+    /// A frozen vision tower runs in inference mode (the reference puts RN50 BatchNorm layers in eval mode, though not
+    /// SyncBatchNorm ones: see `TrainingPass.syncBatchNorm`); otherwise BatchNorm uses batch statistics and updates
+    /// its running statistics. `keptPatches` (FLIP) masks
     /// a ViT's patch tokens (see `VisionTransformer.forwardTraining`); a ResNet tower ignores it, as the reference does.
     public func forwardTraining(images: Tensor, tokens: [[Int]], pass: TrainingPass, freezeVision: Bool,
                                 keptPatches: [[Int]]? = nil) throws
@@ -45,6 +46,11 @@ extension CLIPModel {
         let imageFeatures: Tensor
         var visionCache: VisionCache?
         switch (visual, freezeVision) {
+        case let (.resnet(tower), true) where pass.syncBatchNorm != nil:
+            // The reference converts BatchNorm2d layers to SyncBatchNorm before freezing, and its freeze puts only
+            // BatchNorm2d instances in eval mode: a frozen tower's SyncBatchNorm layers stay in training mode (batch
+            // statistics across the ranks, running statistics updated), without gradient.
+            imageFeatures = try tower.forwardTraining(images, replicas: pass.syncBatchNorm).output
         case let (.transformer(tower), true) where keptPatches != nil:
             imageFeatures = try tower.forwardTraining(images, pass: pass, keptPatches: keptPatches).output
         case (_, true):
@@ -53,7 +59,7 @@ extension CLIPModel {
             let (output, cache) = try tower.forwardTraining(images, pass: pass, keptPatches: keptPatches)
             (imageFeatures, visionCache) = (output, .transformer(cache))
         case let (.resnet(tower), false):
-            let (output, cache) = try tower.forwardTraining(images)
+            let (output, cache) = try tower.forwardTraining(images, replicas: pass.syncBatchNorm)
             (imageFeatures, visionCache) = (output, .resnet(cache))
         }
         let (hidden, textCache) = try text.forwardTraining(ids: tokens.flatMap { $0.prefix(length) }, batch: tokens.count,

@@ -12,12 +12,14 @@ extension ModifiedResNet {
         let attentionPool: AttentionPool2d.Cache
     }
 
-    /// Image features `[N, embed_dim]` with the cache for `backward`.
-    public func forwardTraining(_ images: Tensor) throws -> (output: Tensor, cache: Cache) {
+    /// Image features `[N, embed_dim]` with the cache for `backward`. With `replicas` every BatchNorm layer takes
+    /// its batch statistics over every process's images (the reference's `--use-bn-sync`, `nn.SyncBatchNorm`).
+    public func forwardTraining(_ images: Tensor,
+                                replicas: (any ReplicaSum)? = nil) throws -> (output: Tensor, cache: Cache) {
         var x = images
         var stemCaches: [ConvNormCache] = []
         for (conv, norm) in stem {
-            let (output, cache) = try ConvNormCache.forward(x, conv: conv, norm: norm, activate: true)
+            let (output, cache) = try ConvNormCache.forward(x, conv: conv, norm: norm, activate: true, replicas: replicas)
             x = output
             stemCaches.append(cache)
         }
@@ -27,7 +29,7 @@ extension ModifiedResNet {
         for stage in stages {
             var stageCaches: [Bottleneck.Cache] = []
             for block in stage {
-                let (output, cache) = try block.forwardTraining(x)
+                let (output, cache) = try block.forwardTraining(x, replicas: replicas)
                 x = output
                 stageCaches.append(cache)
             }
@@ -60,8 +62,9 @@ public struct ConvNormCache: Sendable {
     /// The BatchNorm output (the ReLU input), when a ReLU followed.
     let activationInput: Tensor?
 
-    static func forward(_ x: Tensor, conv: Conv2d, norm: BatchNorm2d, activate: Bool) throws -> (Tensor, ConvNormCache) {
-        let (normalized, normCache) = try norm.forwardTraining(conv(x), training: true)
+    static func forward(_ x: Tensor, conv: Conv2d, norm: BatchNorm2d, activate: Bool,
+                        replicas: (any ReplicaSum)?) throws -> (Tensor, ConvNormCache) {
+        let (normalized, normCache) = try norm.forwardTraining(conv(x), training: true, replicas: replicas)
         let output = activate ? relu(normalized) : normalized
         return (output, ConvNormCache(input: x, norm: normCache, activationInput: activate ? normalized : nil))
     }
@@ -84,19 +87,19 @@ extension Bottleneck {
         let sum: Tensor
     }
 
-    /// The block's forward pass with BatchNorm in training mode.
-    public func forwardTraining(_ x: Tensor) throws -> (output: Tensor, cache: Cache) {
-        let (out1, cache1) = try ConvNormCache.forward(x, conv: conv1, norm: bn1, activate: true)
-        var (out, cache2) = try ConvNormCache.forward(out1, conv: conv2, norm: bn2, activate: true)
+    /// The block's forward pass with BatchNorm in training mode (statistics across `replicas` when given).
+    public func forwardTraining(_ x: Tensor, replicas: (any ReplicaSum)? = nil) throws -> (output: Tensor, cache: Cache) {
+        let (out1, cache1) = try ConvNormCache.forward(x, conv: conv1, norm: bn1, activate: true, replicas: replicas)
+        var (out, cache2) = try ConvNormCache.forward(out1, conv: conv2, norm: bn2, activate: true, replicas: replicas)
         let pooledShape = out.shape
         if stride > 1 { out = try avgPool2d(out, kernelSize: stride) }
-        let (out3, cache3) = try ConvNormCache.forward(out, conv: conv3, norm: bn3, activate: false)
+        let (out3, cache3) = try ConvNormCache.forward(out, conv: conv3, norm: bn3, activate: false, replicas: replicas)
         var identity = x
         var downsampleCache: ConvNormCache?
         if let downsample {
             if stride > 1 { identity = try avgPool2d(identity, kernelSize: stride) }
             (identity, downsampleCache) = try ConvNormCache.forward(identity, conv: downsample.conv, norm: downsample.norm,
-                                                                    activate: false)
+                                                                    activate: false, replicas: replicas)
         }
         let sum = try add(out3, identity)
         return (relu(sum), Cache(layers: [cache1, cache2, cache3], pooledShape: pooledShape,

@@ -12,7 +12,7 @@ public struct BatchNormResult {
 }
 
 /// Per-channel (Σ, Σ of squared deviations from `mean`) over N×H×W, or just Σ when `mean` is nil.
-private func channelSums(_ x: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int, channel c: Int,
+func channelSums(_ x: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int, channel c: Int,
                          mean: Float?, weights: UnsafePointer<Float>? = nil) -> Double {
     var total = 0.0
     for n in 0..<batch {

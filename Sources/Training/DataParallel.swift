@@ -15,10 +15,16 @@ public struct DataParallel: Sendable {
     /// Not `--skip-aggregate`: the loss spans every rank's features (otherwise each rank's own batch only).
     public let aggregate: Bool
 
-    public init(group: Communicator, gatherWithGrad: Bool = false, aggregate: Bool = true) {
+    /// Gradient bucket size (DDP's `bucket_cap_mb`, 25 MB by default) and the first, smaller bucket's (DDP: 1 MB).
+    public let bucketBytes: Int, firstBucketBytes: Int
+
+    public init(group: Communicator, gatherWithGrad: Bool = false, aggregate: Bool = true,
+                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20) {
         self.group = group
         self.gatherWithGrad = gatherWithGrad
         self.aggregate = aggregate
+        self.bucketBytes = bucketBytes
+        self.firstBucketBytes = firstBucketBytes
     }
 
     /// The group of one: a single process.
@@ -54,6 +60,9 @@ public struct DataParallel: Sendable {
                                            gatheredTextFeatures: try others(texts, rows: rows))
     }
 
+    /// The ranks as SyncBatchNorm's replicas: per-channel statistics summed over the group.
+    var batchNormReplicas: any ReplicaSum { GroupReplicaSum(group: group) }
+
     /// Every rank's `features` `[n, d]` stacked in rank order `[worldSize·n, d]`.
     func gathered(_ features: Tensor) throws -> Tensor {
         let local = features.contiguous()
@@ -76,20 +85,14 @@ public struct DataParallel: Sendable {
         }
         return result
     }
+}
 
-    /// DDP's gradient averaging over the ranks for `parameters` (in the optimizer's order, the same on every rank),
-    /// packed into buckets; parameters without a gradient are skipped (the same ones on every rank, as every rank
-    /// runs the same graph).
-    func averageGradients(_ gradients: GradientStore, parameters: [Tensor]) throws {
+/// SyncBatchNorm's cross-rank sums over a process group (the identity in a group of one).
+private struct GroupReplicaSum: ReplicaSum {
+    let group: Communicator
+
+    func sumAcrossReplicas(_ values: UnsafeMutableBufferPointer<Double>) throws {
         guard group.isDistributed else { return }
-        let tensors = parameters.compactMap { gradients.gradient(for: $0) }
-        guard tensors.allSatisfy(\.isContiguous) else {
-            throw TrainingError.shapeMismatch("gradient buffers must be contiguous to be averaged across ranks")
-        }
-        try withExtendedLifetime(tensors) {
-            try group.allReduceAverage(tensors.map {
-                UnsafeMutableBufferPointer(start: $0.storage.pointer + $0.offset, count: $0.count)
-            })
-        }
+        try group.allReduceSum(values)
     }
 }

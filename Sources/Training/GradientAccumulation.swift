@@ -53,7 +53,7 @@ extension TrainingStep {
             throw TrainingError.shapeMismatch("an accumulated step needs cached micro-batches")
         }
         defer { microBatches.removeAll() }
-        gradients.clear()
+        startGradients()
         var offset = 0
         var last: ContrastiveLossResult?
         for (slot, micro) in microBatches.enumerated() {
@@ -74,7 +74,7 @@ extension TrainingStep {
         }
         guard let last else { throw TrainingError.shapeMismatch("an accumulated step needs cached micro-batches") }
         // The reference's DDP averages after each micro-batch's backward; averaging is linear, so one average of
-        // the summed gradients is the same step with a k-th of the traffic.
+        // the summed gradients is the same step with a k-th of the traffic (buckets start during the last backward).
         try averageGradients()
         return last
     }

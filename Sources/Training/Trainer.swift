@@ -92,7 +92,8 @@ public final class Trainer {
                             weightDecay: parameters.wd,
                             options: TrainingOptions(gradientCheckpointing: parameters.gradCheckpointing,
                                                      freezeVision: parameters.freezeVision, dropout: true,
-                                                     masking: masking.isActive ? masking : nil),
+                                                     masking: masking.isActive ? masking : nil,
+                                                     syncBatchNorm: parameters.useBnSync),
                             dataParallel: DataParallel(group: group, gatherWithGrad: parameters.gatherWithGrad,
                                                        aggregate: !parameters.skipAggregate))
         // Each rank draws its own dropout and FLIP masks (rank 0's are a single process's).
@@ -110,12 +111,6 @@ public final class Trainer {
     /// Refuses the flags whose behaviour this CPU port does not implement (rather than silently ignoring them)
     /// and values the run cannot work with.
     public static func checkSupported(_ parameters: TrainingParameters, model: CLIPModel? = nil, worldSize: Int = 1) throws {
-        if parameters.useBnSync && worldSize > 1 && !parameters.freezeVision, case .resnet = model?.visual {
-            throw TrainerError.invalidArgument(flag: "--use-bn-sync", reason: "not supported across \(worldSize) ranks: "
-                + "SyncBatchNorm would need two all-reduces inside every BatchNorm layer's forward and one in its "
-                + "backward (RN50 has 53), which this port's layers do not do; run without it (each rank normalises "
-                + "with its own batch statistics, the reference's default) or with --freeze-vision")
-        }
         if parameters.distillation {
             throw TrainerError.invalidArgument(flag: "--distillation", reason: "not supported: its teacher models are "
                 + "ModelScope downloads (damo/multi-modal_…) that this port cannot fetch or run")
@@ -225,7 +220,8 @@ public final class Trainer {
             let stats = group.statistics, count = Double(steps - resumedSteps)
             log.info("Communication (rank 0): \(fixedDecimals(stats.seconds / count, 3))s per step in collectives, "
                      + "\(stats.bytesReduced / (steps - resumedSteps)) bytes all-reduced and "
-                     + "\(stats.bytesGathered / (steps - resumedSteps)) bytes gathered per step, over \(group.worldSize) ranks")
+                     + "\(stats.bytesGathered / (steps - resumedSteps)) bytes gathered per step, over \(group.worldSize) ranks; "
+                     + "\(step.gradientBuckets.overlapped) of \(step.gradientBuckets.reduced) gradient buckets started during backward")
         }
         return TrainingSummary(steps: steps, epochs: epoch, lastValidation: lastValidation)
     }

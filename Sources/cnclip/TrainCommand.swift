@@ -66,7 +66,7 @@ struct TrainCommand: ParsableCommand {
     var wd = 0.2
     @Option(name: .long, help: "Warm-up steps.")
     var warmup = 500
-    @Flag(name: .customLong("use-bn-sync"), help: "SyncBatchNorm: accepted in one process (statistics are already global); refused for an RN50 tower trained across ranks.")
+    @Flag(name: .customLong("use-bn-sync"), help: "SyncBatchNorm for an RN50 tower: BatchNorm statistics over every rank's batch (two all-reduces per layer forward, one backward). As in the reference, --freeze-vision then leaves BatchNorm in training mode.")
     var useBnSync = false
     @Flag(name: .customLong("use-augment"), help: "Augment training images as the reference's timm transform does: random resized crop (scale 0.9-1), horizontal flip, AutoAugment 'original' (Pillow-exact ops). Train split only; seeded from --seed, epoch and sample position, so runs repeat (the reference's are unseeded).")
     var useAugment = false

@@ -17,7 +17,8 @@ struct TrainStepDumpCommand: ParsableCommand {
             The batch file (.pt or .safetensors) holds `images` [N,3,R,R] (preprocessed, fp32) and `ids` [N,L] \
             (token ids). The output (.pt or .safetensors) holds `loss`, `acc_i2t`, `acc_t2i`, `lr` (one value each), \
             and for every chosen parameter `grad.<name>` (its gradient) and `final.<name>` (its value after the \
-            AdamW step and the logit-scale clamp). A JSON summary line goes to stdout. \
+            AdamW step and the logit-scale clamp); a ResNet's BatchNorm running statistics after the last step are \
+            `running.<name>`. A JSON summary line goes to stdout. \
             With --steps N the batch is trained on N times (steps --step … --step+N−1); `loss` and `grad.*` are the \
             first step's, `losses` holds every step's loss and `final.*` the parameters after the last. With \
             --accum-freq k the batch's rows form k consecutive micro-batches of one accumulated step. Under \
@@ -74,13 +75,27 @@ struct TrainStepDumpCommand: ParsableCommand {
     @Flag(name: .customLong("gather-with-grad"), help: "Across ranks: gather features differentiably.")
     var gatherWithGrad = false
 
+    @Option(name: .customLong("mask-ratio"), help: "FLIP patch masking of a ViT (patches drawn per step for the whole batch from --mask-seed; rank r keeps its rows' draws, so any number of ranks masks alike).")
+    var maskRatio = 0.0
+
+    @Option(name: .customLong("mask-seed"), help: "Seed of the FLIP patch draws.")
+    var maskSeed: UInt64 = 7
+
+    @Option(name: .customLong("bucket-kib"), help: "Across ranks: gradient bucket size in KiB (the first bucket is at most 1 MiB).")
+    var bucketKiB = 25 * 1024
+
+    @Flag(name: .customLong("use-bn-sync"), help: "SyncBatchNorm: a ResNet tower's BatchNorm statistics span every rank's rows (and stay in training mode when the tower is frozen).")
+    var useBnSync = false
+
     @Option(name: .customLong("tower-gradient-scale"),
             help: "Multiply every gradient but logit_scale's by this before each AdamW step (one process emulating the reference's default gather over N ranks: 1/N).")
     var towerGradientScale: Float = 1
 
     func validate() throws {
         guard step >= 0 else { throw ValidationError("--step must not be negative") }
-        guard steps >= 1, accumFreq >= 1 else { throw ValidationError("--steps and --accum-freq must be at least 1") }
+        guard steps >= 1, accumFreq >= 1, bucketKiB >= 1 else {
+            throw ValidationError("--steps, --accum-freq and --bucket-kib must be at least 1")
+        }
     }
 
     func run() throws {
@@ -101,20 +116,24 @@ struct TrainStepDumpCommand: ParsableCommand {
         let clip = try CLIPModel.load(config: model.config(), checkpoint: checkpoint.url()).model
         let schedule = try CosineSchedule(baseLearningRate: lr, warmupSteps: warmup, totalSteps: maxSteps)
         let trainer = TrainingStep(model: clip, schedule: schedule, beta1: beta1, beta2: beta2, eps: eps,
-                                   weightDecay: wd, options: TrainingOptions(freezeVision: freezeVision, dropout: false),
-                                   dataParallel: DataParallel(group: group, gatherWithGrad: gatherWithGrad))
+                                   weightDecay: wd, options: TrainingOptions(freezeVision: freezeVision, dropout: false,
+                                                                             syncBatchNorm: useBnSync),
+                                   dataParallel: DataParallel(group: group, gatherWithGrad: gatherWithGrad,
+                                                             bucketBytes: bucketKiB << 10))
         let entries = clip.stateEntries()
         let started = Date()
         var losses: [Float] = [], first: ContrastiveLossResult?, firstGradients: [String: Tensor] = [:]
         var learningRate = 0.0
+        let masking = try PatchMasking(ratio: maskRatio)
         for index in 0..<steps {
             learningRate = schedule.learningRate(step: step + index)
+            let kept = try keptPatches(masking, model: clip, rows: tokens.count, step: index, group: group)
             let result: ContrastiveLossResult
             if accumFreq == 1 {
-                result = try trainer.lossAndGradients(images: micro[0].images, tokens: micro[0].tokens)
+                result = try trainer.lossAndGradients(images: micro[0].images, tokens: micro[0].tokens, keptPatches: kept?[0])
             } else {
                 for part in micro { try trainer.cacheMicroBatch(images: part.images, tokens: part.tokens, dropoutSeed: 0) }
-                result = try trainer.accumulatedLossAndGradients()
+                result = try trainer.accumulatedLossAndGradients(keptPatches: kept)
             }
             if towerGradientScale != 1 {
                 for entry in entries where entry.kind == .parameter && entry.name != "logit_scale" {
@@ -151,9 +170,30 @@ struct TrainStepDumpCommand: ParsableCommand {
             written.append(("grad.\(name)", try StoredTensor(gradient)))
             written.append(("final.\(name)", try StoredTensor(value.contiguous())))
         }
+        for entry in entries where entry.name.hasSuffix(".running_mean") || entry.name.hasSuffix(".running_var") {
+            written.append(("running.\(entry.name)", try StoredTensor(entry.tensor.contiguous())))
+        }
         try Checkpoint(layout: .bareStateDict, stateDict: StateDict(written)).write(to: URL(fileURLWithPath: output))
         print("{\"loss\": \(first.loss), \"lr\": \(learningRate), \"acc_i2t\": \(first.imageToTextAccuracy), "
-              + "\"acc_t2i\": \(first.textToImageAccuracy), \"tensors\": \(chosen.count), \"world_size\": \(group.worldSize)}")
+              + "\"acc_t2i\": \(first.textToImageAccuracy), \"tensors\": \(chosen.count), \"world_size\": \(group.worldSize), "
+              + "\"buckets\": \(trainer.gradientBuckets.reduced), \"buckets_overlapped\": \(trainer.gradientBuckets.overlapped)}")
+    }
+
+    /// With masking on, this rank's kept patches per micro-batch: every row of the batch draws its patches from
+    /// `--mask-seed` and the step, and each rank takes its own rows' draws (the rows `microBatches` gives it).
+    private func keptPatches(_ masking: PatchMasking, model: CLIPModel, rows: Int, step: Int,
+                             group: Communicator) throws -> [[[Int]]]? {
+        guard masking.isActive else { return nil }
+        guard case let .transformer(tower) = model.visual else {
+            throw ValidationError("--mask-ratio masks a ViT's patches; this model's vision tower is a ResNet")
+        }
+        let all = masking.keptPatches(images: rows, patches: tower.positionalEmbedding.shape[0] - 1,
+                                      seed: maskSeed &+ UInt64(step))
+        let size = rows / (accumFreq * group.worldSize)
+        return (0..<accumFreq).map { slot in
+            let start = (slot * group.worldSize + group.rank) * size
+            return Array(all[start..<(start + size)])
+        }
     }
 
     /// This rank's part of each of the `--accum-freq` micro-batches the batch's rows form.

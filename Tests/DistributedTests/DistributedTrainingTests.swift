@@ -44,7 +44,7 @@ final class DistributedTrainingTests: XCTestCase {
     }
 
     func testTwoRanksMatchOneProcessAndResumeAcrossWorldSizes() throws {
-        let lmdb = try SyntheticData.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8)
+        let lmdb = try SyntheticLMDB.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8, varied: true)
         // 2 ranks × 4 and 1 process × 8: 2 steps an epoch, 2 epochs, validation over the same 8 pairs.
         let two = try Launcher.run(arguments(lmdb, name: "two", batch: 4), ranks: 2, timeout: 240)
         try Launcher.requireSuccess(two, "2-rank train")
@@ -84,8 +84,8 @@ final class DistributedTrainingTests: XCTestCase {
     }
 
     func testBadImageOnOneRankEndsTheJobNamingTheRank() throws {
-        let lmdb = try SyntheticData.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8,
-                                           corrupt: 1005)
+        let lmdb = try SyntheticLMDB.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8,
+                                           corrupt: 1005, varied: true)
         let started = Date()
         let result = try Launcher.run(arguments(lmdb, name: "bad", batch: 4, extra: ["--max-steps", "40"]), ranks: 2,
                                       timeout: 120)
@@ -98,7 +98,7 @@ final class DistributedTrainingTests: XCTestCase {
     }
 
     func testKilledRankEndsTheJobAndLeavesTheCheckpointIntact() throws {
-        let lmdb = try SyntheticData.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8)
+        let lmdb = try SyntheticLMDB.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8, varied: true)
         let log = directory.appendingPathComponent("logs/killed")
         var killed: Int32 = 0
         let started = Date()
@@ -140,7 +140,7 @@ final class DistributedTrainingTests: XCTestCase {
     }
 
     func testRanksWithDifferentFlagsAreRefusedNamingTheRank() throws {
-        let lmdb = try SyntheticData.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8)
+        let lmdb = try SyntheticLMDB.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8, varied: true)
         // MPMD launch: rank 1 runs the same command with another learning rate.
         let options = Launcher.mpirun(ranks: 1).filter { $0 != "-np" && $0 != "1" }
         let result = try Launcher.execute(["timeout", "-k", "5", "120"] + options
@@ -153,7 +153,7 @@ final class DistributedTrainingTests: XCTestCase {
     }
 
     func testRanksLoadingDifferentWeightsAreRefusedNamingTheRank() throws {
-        let lmdb = try SyntheticData.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8)
+        let lmdb = try SyntheticLMDB.build(in: directory.appendingPathComponent("data"), trainCount: 16, validCount: 8, varied: true)
         // The same relative --clip-weight-path, resolved in two working directories holding different files.
         let original = try Checkpoint.load(contentsOf: Fixtures.url("trainopts/weights.clip.pt"))
         let changed = try original.stateDict.mapTensors { name, tensor in
@@ -172,17 +172,6 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertFalse(result.timedOut)
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("rank 1 differs from rank 0: its model weights"), result.stderr.suffix(3000).description)
-    }
-
-    func testSyncBatchNormOverRanksIsRefusedForATrainedResNet() throws {
-        let result = try Launcher.run(["train", "--train-data", "/nonexistent", "--logs", directory.path + "/logs",
-                                       "--use-bn-sync", "--vision-model", "RN50",
-                                       "--model-config", Fixtures.url("models/tiny-rn-bert1.config.json").path],
-                                      ranks: 2, timeout: 60)
-        XCTAssertFalse(result.timedOut)
-        XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.stderr.contains("--use-bn-sync") && result.stderr.contains("not supported across 2 ranks"),
-                      result.stderr.suffix(2000).description)
     }
 
     /// The pid of a running cnclip process whose environment says it is MPI rank `rank`.

@@ -29,7 +29,7 @@ final class ShardedExtractionTests: XCTestCase {
     func testTwoRanksWriteTheSingleProcessFiles() throws {
         let data = directory.appendingPathComponent("data")
         // 13 images in batches of 3 = 5 batches (rank 0 takes 3, rank 1 two); 13 texts in batches of 4 = 4 batches.
-        let lmdb = try SyntheticData.build(in: data, trainCount: 13, validCount: 1)
+        let lmdb = try SyntheticLMDB.build(in: data, trainCount: 13, validCount: 1, varied: true)
         let one = try Launcher.run(arguments(data, lmdb: lmdb, output: "one"), timeout: 120)
         try Launcher.requireSuccess(one, "1-process extraction")
         let two = try Launcher.run(arguments(data, lmdb: lmdb, output: "two"), ranks: 2, timeout: 120)
@@ -48,7 +48,7 @@ final class ShardedExtractionTests: XCTestCase {
     func testBadImageOnOneRankEndsTheJob() throws {
         let data = directory.appendingPathComponent("data")
         // Image 1004 is the fifth key: batch 1 (of 3), which rank 1 decodes.
-        let lmdb = try SyntheticData.build(in: data, trainCount: 13, validCount: 1, corrupt: 1004)
+        let lmdb = try SyntheticLMDB.build(in: data, trainCount: 13, validCount: 1, corrupt: 1004, varied: true)
         let result = try Launcher.run(arguments(data, lmdb: lmdb, output: "bad"), ranks: 2, timeout: 120)
         XCTAssertFalse(result.timedOut, "the job hung")
         XCTAssertNotEqual(result.status, 0)
