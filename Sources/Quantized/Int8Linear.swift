@@ -1,3 +1,5 @@
+import CInt8Kernels
+import CPUFeatures
 import Layers
 import Tensor
 
@@ -33,6 +35,15 @@ public final class Int8Linear: LinearKernel, @unchecked Sendable {
     /// The oneDNN implementation running the integer product.
     public var implementation: String { matmul.implementation }
 
+    /// Whether `rows` rows run on the few-row kernel (`cnclip_u8s8_products`) rather than on oneDNN.
+    public func usesFewRowKernel(rows: Int) -> Bool {
+        rows <= Int8Linear.fewRowLimit && activationMaximum <= 127 && Int8Linear.hasFewRowKernel
+    }
+
+    /// Most rows the few-row kernel takes: beyond this, oneDNN's blocked GEMM (weights packed per call) wins.
+    static let fewRowLimit = 48
+    private static let hasFewRowKernel = cnclip_read_cpu_features().avx2
+
     /// Σ_k codes[m, k]·q_w[n, k] for `rows` rows of activation codes (each ≤ `activationMaximum`), `[rows, out]`.
     public func integerProduct(_ codes: [UInt8], rows: Int) throws -> [Int32] {
         guard rows >= 0, codes.count == rows * weights.columns else {
@@ -42,12 +53,32 @@ public final class Int8Linear: LinearKernel, @unchecked Sendable {
         try codes.withUnsafeBytes { source in
             try weights.values.withUnsafeBytes { weightBytes in
                 try sums.withUnsafeMutableBytes { destination in
-                    try matmul.run(m: rows, source: source.baseAddress!, weights: weightBytes.baseAddress!, bias: nil,
-                                   destination: destination.baseAddress!)
+                    if usesFewRowKernel(rows: rows) {
+                        fewRowProduct(rows: rows, codes: source.baseAddress!, weights: weightBytes.baseAddress!,
+                                      sums: destination.baseAddress!)
+                    } else {
+                        try matmul.run(m: rows, source: source.baseAddress!, weights: weightBytes.baseAddress!,
+                                       bias: nil, destination: destination.baseAddress!)
+                    }
                 }
             }
         }
         return sums
+    }
+
+    /// The few-row product, output columns split across `Parallel`'s threads in blocks of 4: each weight byte is
+    /// read once, from the plain `[out, in]` layout.
+    private func fewRowProduct(rows: Int, codes: UnsafeRawPointer, weights: UnsafeRawPointer,
+                               sums: UnsafeMutableRawPointer) {
+        let operands = FewRowOperands(codes: codes.assumingMemoryBound(to: UInt8.self),
+                                      weights: weights.assumingMemoryBound(to: Int8.self),
+                                      sums: sums.assumingMemoryBound(to: Int32.self))
+        let k = self.weights.columns, n = self.weights.rows
+        let blocks = (n + 3) / 4
+        Parallel.forRanges(blocks, grain: max(1, 16_384 / max(k * max(rows, 1), 1))) { range in
+            cnclip_u8s8_products(operands.codes, rows, k, operands.weights, range.lowerBound * 4,
+                                 min(range.upperBound * 4, n), operands.sums, n)
+        }
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
@@ -111,4 +142,11 @@ private struct RescaleOperands: @unchecked Sendable {
             y[column] = Float(integer) * (scale * weightScales[column]) + offsets[column]
         }
     }
+}
+
+/// The buffers of one few-row product, shared by the threads that write disjoint columns of `sums`.
+private struct FewRowOperands: @unchecked Sendable {
+    let codes: UnsafePointer<UInt8>
+    let weights: UnsafePointer<Int8>
+    let sums: UnsafeMutablePointer<Int32>
 }

@@ -46,7 +46,7 @@ struct QualityBench: ParsableCommand {
                 print(json ? "{\"precision\": \"\(name)\", \"skipped\": \"\(error)\"}" : "\(name): skipped, \(error)")
                 continue
             }
-            try clip.use(precision: precision)
+            try clip.use(precision: precision, keepFloatWeights: true)
             let reduced = try features()
             let imageCosines = rowDots(reference.image, reduced.image), textCosines = rowDots(reference.text, reduced.text)
             let overlap = try topOverlap(reference: reference, reduced: reduced, k: min(10, count))

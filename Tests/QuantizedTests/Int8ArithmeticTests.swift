@@ -17,7 +17,14 @@ final class Int8ArithmeticTests: XCTestCase {
     /// oneDNN's u8·s8 → s32 product equals the exact integer sums, with operands at the extremes of their ranges
     /// (where CPUs without VNNI would saturate if the activation range were not limited to 127 there).
     func testIntegerProductEqualsExactIntegerArithmetic() throws {
-        let m = 37, k = 515, n = 70
+        // 61 rows run on oneDNN; 1, 2, 5 and 37 rows on the few-row kernel where the CPU has AVX2 (k and n not
+        // multiples of its 32-byte vectors and 4-column blocks).
+        for m in [61, 37, 5, 2, 1] { try checkIntegerProduct(m: m, k: 515, n: 70) }
+        XCTAssertFalse(try Int8Linear(weights: Int8Weights(values: [1], scales: [1], rows: 1, columns: 1), bias: nil)
+            .usesFewRowKernel(rows: 61))
+    }
+
+    private func checkIntegerProduct(m: Int, k: Int, n: Int) throws {
         var state: UInt64 = 99
         func next() -> Int {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -35,7 +42,7 @@ final class Int8ArithmeticTests: XCTestCase {
             for column in 0..<n {
                 var exact = 0
                 for index in 0..<k { exact += Int(codes[row * k + index]) * Int(weightValues[column * k + index]) }
-                XCTAssertEqual(Int(sums[row * n + column]), exact, "row \(row) column \(column)")
+                XCTAssertEqual(Int(sums[row * n + column]), exact, "\(m) rows: row \(row) column \(column)")
                 if Int(sums[row * n + column]) != exact { return }
             }
         }
