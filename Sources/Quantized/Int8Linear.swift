@@ -10,16 +10,19 @@ public final class Int8Linear: LinearKernel, @unchecked Sendable {
     public let bias: [Float]?
     /// The largest activation code: 255 where u8·s8 dot products are exact at full range, else 127.
     public let activationMaximum: Int
+    /// Per token (default) or per tensor.
+    public let activationScaling: ActivationScaling
     private let matmul: DNNLMatmul
 
     /// - Throws: `QuantizationError.invalidWeight` when the bias does not match, `DNNLError` when oneDNN refuses.
-    public init(weights: Int8Weights, bias: [Float]?,
+    public init(weights: Int8Weights, bias: [Float]?, activationScaling: ActivationScaling = .perToken,
                 instructionSet: DNNLInstructionSet = .effective) throws {
         if let bias, bias.count != weights.rows {
             throw QuantizationError.invalidWeight(name: "bias", reason: "\(bias.count) values for \(weights.rows) outputs")
         }
         self.weights = weights
         self.bias = bias
+        self.activationScaling = activationScaling
         activationMaximum = instructionSet.hasExactInt8DotProducts ? 255 : 127
         matmul = try weights.values.withUnsafeBytes { values in
             try DNNLMatmul(types: .int8, k: weights.columns, n: weights.rows, hasBias: false,
@@ -28,8 +31,9 @@ public final class Int8Linear: LinearKernel, @unchecked Sendable {
     }
 
     /// Quantises a Linear's fp32 weight and keeps its bias.
-    public convenience init(_ layer: Linear) throws {
-        try self.init(weights: Int8Weights(quantizing: layer.weight), bias: layer.bias?.toArray())
+    public convenience init(_ layer: Linear, activationScaling: ActivationScaling = .perToken) throws {
+        try self.init(weights: Int8Weights(quantizing: layer.weight), bias: layer.bias?.toArray(),
+                      activationScaling: activationScaling)
     }
 
     /// The oneDNN implementation running the integer product.
@@ -96,7 +100,7 @@ public final class Int8Linear: LinearKernel, @unchecked Sendable {
         withExtendedLifetime(input) {
             RowQuantization.quantize(input.storage.pointer + input.offset, rows: m, columns: k,
                                      maximum: activationMaximum, values: &codes, scales: &rowScales,
-                                     zeroPoints: &zeroPoints)
+                                     zeroPoints: &zeroPoints, perTensor: activationScaling == .perTensor)
         }
         let sums = try integerProduct(codes, rows: m)
         Int8Linear.rescale(sums: sums, rows: m, rowScales: rowScales, zeroPoints: zeroPoints, weights: weights,

@@ -55,7 +55,8 @@ extension CLIPModel {
     ///   `TensorError.releasedValues` when a layer that needs its fp32 weight no longer has it.
     @discardableResult
     public func use(precision: InferencePrecision, int8Weights: [String: Int8Weights] = [:],
-                    keepFloatWeights: Bool = false, prepare: ((Linear) -> Void)? = nil) throws -> PrecisionReport {
+                    keepFloatWeights: Bool = false, activationScaling: ActivationScaling = .perToken,
+                    prepare: ((Linear) -> Void)? = nil) throws -> PrecisionReport {
         try precision.checkSupported()
         let layers = linearLayers
         var storedWeights: [ObjectIdentifier: Int8Weights] = [:]
@@ -67,7 +68,7 @@ extension CLIPModel {
         for layer in layers {
             prepare?(layer)
             let kernel = try layer.use(precision: precision, int8Weights: storedWeights[ObjectIdentifier(layer.weight.storage)],
-                                       keepFloatWeight: keepFloatWeights)
+                                       keepFloatWeight: keepFloatWeights, activationScaling: activationScaling)
             if let kernel {
                 onDNNL += 1
                 implementations.insert(kernel.implementation)
@@ -85,7 +86,8 @@ extension Linear {
     /// - Throws: `TensorError.releasedValues` when the fp32 weight is needed but was released; `DNNLError`.
     @discardableResult
     public func use(precision: InferencePrecision, int8Weights: Int8Weights? = nil,
-                    keepFloatWeight: Bool = false) throws -> (any DNNLKernel)? {
+                    keepFloatWeight: Bool = false,
+                    activationScaling: ActivationScaling = .perToken) throws -> (any DNNLKernel)? {
         let needsFloatWeight = precision == .bf16 || (precision == .int8 && int8Weights == nil)
             || (precision == .fp32 && kernelSlot.kernel != nil)
         if needsFloatWeight, weight.storage.isReleased {
@@ -93,7 +95,10 @@ extension Linear {
         }
         let kernel: (any DNNLKernel)?
         switch precision {
-        case .int8: kernel = try int8Weights.map { try Int8Linear(weights: $0, bias: bias?.toArray()) } ?? Int8Linear(self)
+        case .int8:
+            kernel = try int8Weights.map {
+                try Int8Linear(weights: $0, bias: bias?.toArray(), activationScaling: activationScaling)
+            } ?? Int8Linear(self, activationScaling: activationScaling)
         case .bf16: kernel = try FloatLinear(self, bf16: true)
         case .fp32: kernel = nil
         }

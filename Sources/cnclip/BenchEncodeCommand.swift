@@ -22,13 +22,14 @@ struct EncodeBench: ParsableCommand {
 
     @OptionGroup var shape: ModelBenchOptions
     @OptionGroup var precision: PrecisionOptions
+    @OptionGroup var activations: ActivationScalingOption
 
     func run() throws {
         options.applyThreads()
         // Reduced precisions fill each Linear weight just before converting it and then release it, so the fp32
         // weights of all layers never coexist (peak memory as with an int8 checkpoint).
         let (clip, weights) = try randomWeightModel(model, deferringLinearWeights: precision.precision != .fp32)
-        let engine = try precision.apply(to: clip, prepare: weights.fill)
+        let engine = try precision.apply(to: clip, activationScaling: activations.activationScaling, prepare: weights.fill)
         let config = clip.config
         let contextLength = shape.contextLength, peak = machinePeak(shape.peak)
         var measurements: [Measurement] = []

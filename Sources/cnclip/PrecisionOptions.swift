@@ -6,6 +6,15 @@ import Models
 import Quantized
 
 extension InferencePrecision: ExpressibleByArgument {}
+extension ActivationScaling: ExpressibleByArgument {}
+
+/// `--int8-activations per-token|per-tensor`: the benchmarks' way to compare the two activation scalings.
+struct ActivationScalingOption: ParsableArguments {
+    @Option(name: .customLong("int8-activations"), help: ArgumentHelp(
+        "Scales of int8 activations: per-token (default, what every command uses) or per-tensor (for comparison).",
+        valueName: "per-token|per-tensor"))
+    var activationScaling: ActivationScaling = .perToken
+}
 
 /// `--precision fp32|bf16|int8` for every command that runs the towers for inference.
 struct PrecisionOptions: ParsableArguments {
@@ -18,8 +27,9 @@ struct PrecisionOptions: ParsableArguments {
     /// Installs the precision's kernels on `model`, saying on stderr what runs where.
     /// - Throws: `ValidationError` naming the missing CPU feature when the precision is not available here.
     @discardableResult
-    func apply(to model: CLIPModel, prepare: ((Linear) -> Void)? = nil) throws -> PrecisionReport {
-        try Self.apply(precision, to: model, prepare: prepare)
+    func apply(to model: CLIPModel, activationScaling: ActivationScaling = .perToken,
+               prepare: ((Linear) -> Void)? = nil) throws -> PrecisionReport {
+        try Self.apply(precision, to: model, activationScaling: activationScaling, prepare: prepare)
     }
 
     /// The engine precision for a reference-style `--precision` value: amp, fp16 (weights rounded at load) and
@@ -30,10 +40,10 @@ struct PrecisionOptions: ParsableArguments {
 
     /// `apply(to:)` for a given precision.
     @discardableResult
-    static func apply(_ precision: InferencePrecision, to model: CLIPModel,
+    static func apply(_ precision: InferencePrecision, to model: CLIPModel, activationScaling: ActivationScaling = .perToken,
                       prepare: ((Linear) -> Void)? = nil) throws -> PrecisionReport {
         do {
-            let report = try model.use(precision: precision, prepare: prepare)
+            let report = try model.use(precision: precision, activationScaling: activationScaling, prepare: prepare)
             FileHandle.standardError.write(Data("\(report)\n".utf8))
             return report
         } catch let error as QuantizationError {
