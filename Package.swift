@@ -38,6 +38,8 @@ let package = Package(
 
         // The CPU's instruction-set features (CPUID), and the fix of OpenBLAS's core type for the executable.
         .target(name: "CPUFeatures"),
+        // int8 products for few activation rows (AVX2), under Quantized.
+        .target(name: "CInt8Kernels"),
         .target(name: "OpenBLASCoreType", dependencies: ["CPUFeatures", "CBLAS"]),
 
         // The engine and the model inputs.
@@ -55,7 +57,7 @@ let package = Package(
 
         // One training step: backward passes, contrastive loss, AdamW, schedule.
         .target(name: "Training", dependencies: ["Models", "Layers", "Tensor", "Checkpoint", "Dataset", "Imaging", "Tokenizer",
-                                               "Retrieval", "Distributed"]),
+                                               "Retrieval", "Distributed", "CPUFeatures"]),
 
         // The process group of an mpirun launch (the only target that calls MPI), or a group of one.
         .target(name: "Distributed", dependencies: ["CMPI"]),
@@ -69,7 +71,7 @@ let package = Package(
         .target(name: "SearchIndex", dependencies: ["Retrieval", "Models", "Imaging", "Tensor", "Dataset", "CFaiss", "COpenSSL",
                                                   .product(name: "GRDB", package: "GRDB.swift")]),
         // int8 / bf16 (and fp32 where faster) Linear layers through oneDNN: `--precision`.
-        .target(name: "Quantized", dependencies: ["CDNNL", "CPUFeatures", "Tensor", "Layers", "Models", "Checkpoint",
+        .target(name: "Quantized", dependencies: ["CDNNL", "CInt8Kernels", "CPUFeatures", "Tensor", "Layers", "Models", "Checkpoint",
                                                 "Imaging", "Tokenizer"]),
 
         // The demo's data preparation (Fashion-MNIST → the reference's dataset format) and report.
@@ -105,7 +107,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "Tensor", "Checkpoint", "Dataset",
-                                                        "TestSupport"]),
+                                                        "TestSupport", "CPUFeatures"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "Imaging", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
         .testTarget(name: "SearchServiceTests", dependencies: ["SearchService", "SearchIndex", "Models", "Imaging", "Tensor", "Tokenizer",

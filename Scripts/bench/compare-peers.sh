@@ -10,18 +10,18 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=${THREADS:-2}
 rounds=${ROUNDS:-3}
-ref=${REFERENCE_VENV:-.venv-ref}
+ref=$(realpath "${REFERENCE_VENV:-.venv-ref}")  # absolute: the scripts below run in Scripts/bench
 cnclip=.build/release/cnclip
 [[ -x $cnclip ]] || swift build -c release --product cnclip >&2
 onnx=${ONNX_DIR:-.build/peers-onnx}
 package=$("$ref/bin/python" -c "import cn_clip.clip, os; print(os.path.dirname(cn_clip.clip.__file__))")
-[[ -f $onnx/text.onnx ]] || (cd Scripts/bench && "../../$ref/bin/python" export_onnx.py "../../$onnx")
+[[ -f $onnx/text.onnx ]] || (cd Scripts/bench && "$ref/bin/python" export_onnx.py "../../$onnx")
 bf16=(); grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo && bf16=(bf16)
 export OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=$threads
 log=$(mktemp)
 for round in $(seq "$rounds"); do
     echo "round $round/$rounds" >&2
-    (cd Scripts/bench && "../../$ref/bin/python" reference_encode.py --threads "$threads") | sed 's/^/reference /' >>"$log"
+    (cd Scripts/bench && "$ref/bin/python" reference_encode.py --threads "$threads") | sed 's/^/reference /' >>"$log"
     for p in fp32 "${bf16[@]}"; do
         .venv-torch/bin/python Scripts/bench/torch_encode.py "$package" --precision "$p" --threads "$threads" \
             | sed "s/^/torch-$p /" >>"$log"

@@ -30,3 +30,10 @@ static inline dnnl_status_t cnclip_dnnl_matrix_any(dnnl_memory_desc_t *descripto
     dnnl_dims_t dims = {rows, columns};
     return dnnl_memory_desc_init_by_tag(descriptor, 2, dims, type, dnnl_format_tag_any);
 }
+
+/// Whether a layout is plain strided (no inner blocks, no extra data such as int8 compensation): any such layout
+/// reads the weights as well as another, so repacking into it only costs a second copy.
+static inline int cnclip_dnnl_is_plain(const dnnl_memory_desc_t *descriptor) {
+    return descriptor->format_kind == dnnl_blocked && descriptor->format_desc.blocking.inner_nblks == 0
+        && descriptor->extra.flags == 0;
+}

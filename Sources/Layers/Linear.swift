@@ -25,6 +25,7 @@ public struct Linear: StatefulModule, Sendable {
     /// x·Wᵀ + b: through the installed kernel if any, else the fp32 GEMM.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         if let kernel = kernelSlot.kernel { return try kernel(x) }
+        guard !weight.storage.isReleased else { throw TensorError.releasedValues(op: "Linear") }
         return try linear(x, weight: weight, bias: bias)
     }
 

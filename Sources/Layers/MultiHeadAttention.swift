@@ -130,6 +130,14 @@ public struct MultiHeadAttention: Sendable {
         let first = try x.sliced(axis: 1, range: 0..<1)
         let query: Tensor, key: Tensor, value: Tensor
         switch projection {
+        case let .packed(inProjection) where inProjection.kernelSlot.kernel != nil:
+            // A reduced-precision kernel covers the whole packed weight (its fp32 rows may be released): project
+            // every position and keep the first query.
+            let width = inProjection.outFeatures / 3
+            let packed = try inProjection(x)
+            query = try packed.sliced(axis: 1, range: 0..<1).sliced(axis: 2, range: 0..<width)
+            key = try packed.sliced(axis: 2, range: width..<(2 * width))
+            value = try packed.sliced(axis: 2, range: (2 * width)..<(3 * width))
         case let .packed(inProjection):
             let width = inProjection.outFeatures / 3
             query = try rows(of: inProjection, 0..<width)(first)

@@ -56,8 +56,11 @@ extension CLIPModel {
     /// Copies a state dict's tensors into this model's tensors, strictly (see `StrictLoading`). Each tensor is
     /// decoded straight into its parameter, and the pages of a memory-mapped file it came from are released once
     /// copied, so loading holds the model plus about one tensor, not the model twice over.
-    public func load(_ stateDict: StateDict, rule: KeyRule = .createModel, precision: WeightPrecision = .exact) throws {
-        let entries = stateEntries()
+    /// `providedElsewhere` names (in the model's spelling) tensors the state dict leaves out on purpose (an int8
+    /// checkpoint's Linear weights, which `use(precision:)` installs as they are): they are neither expected nor read.
+    public func load(_ stateDict: StateDict, rule: KeyRule = .createModel, precision: WeightPrecision = .exact,
+                     providedElsewhere: Set<String> = []) throws {
+        let entries = stateEntries().filter { !providedElsewhere.contains($0.name) }
         let matched = try StrictLoading.match(entries.map { ParameterSpec(name: $0.name, shape: $0.tensor.shape) },
                                               from: stateDict, rule: rule)
         for entry in entries {

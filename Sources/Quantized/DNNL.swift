@@ -104,7 +104,8 @@ enum MatmulTypes: Hashable, Sendable {
 /// C[m×n] = A[m×k]·Wᵀ (+ bias) for W stored `[n, k]` row-major (PyTorch's Linear layout), any row count m.
 ///
 /// At creation oneDNN picks the weight layout its fastest kernel wants (blocked panels for the AMX / AVX-512
-/// brgemm kernels) and the weights are reordered into it once. Row counts then get their own primitive over those
+/// brgemm kernels) and the weights are reordered into it once (not into another plain layout, such as the
+/// transpose AVX2's gemm:jit asks for: it packs per call anyway, and the copy would double the weights' memory). Row counts then get their own primitive over those
 /// packed weights (cached per count); where oneDNN wants another layout for some count, or none was packed, a
 /// primitive with a runtime row count reads the plain weights.
 final class DNNLMatmul: @unchecked Sendable {
@@ -157,7 +158,7 @@ final class DNNLMatmul: @unchecked Sendable {
                                                           packedWeights: &layout))
         var plainLayout = DNNLMatmul.plainWeights(types: types, k: k, n: n)
         if let probe, let chosen = dnnl_primitive_desc_query_md(probe.descriptor, dnnl_query_weights_md, 0),
-           dnnl_memory_desc_equal(chosen, &plainLayout) == 0 {
+           dnnl_memory_desc_equal(chosen, &plainLayout) == 0, cnclip_dnnl_is_plain(chosen) == 0 {
             var target = chosen.pointee
             packedLayout = target
             let size = dnnl_memory_desc_get_size(&target)

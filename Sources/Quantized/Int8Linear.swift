@@ -1,3 +1,5 @@
+import CInt8Kernels
+import CPUFeatures
 import Layers
 import Tensor
 
@@ -8,16 +10,19 @@ public final class Int8Linear: LinearKernel, @unchecked Sendable {
     public let bias: [Float]?
     /// The largest activation code: 255 where u8·s8 dot products are exact at full range, else 127.
     public let activationMaximum: Int
+    /// Per token (default) or per tensor.
+    public let activationScaling: ActivationScaling
     private let matmul: DNNLMatmul
 
     /// - Throws: `QuantizationError.invalidWeight` when the bias does not match, `DNNLError` when oneDNN refuses.
-    public init(weights: Int8Weights, bias: [Float]?,
+    public init(weights: Int8Weights, bias: [Float]?, activationScaling: ActivationScaling = .perToken,
                 instructionSet: DNNLInstructionSet = .effective) throws {
         if let bias, bias.count != weights.rows {
             throw QuantizationError.invalidWeight(name: "bias", reason: "\(bias.count) values for \(weights.rows) outputs")
         }
         self.weights = weights
         self.bias = bias
+        self.activationScaling = activationScaling
         activationMaximum = instructionSet.hasExactInt8DotProducts ? 255 : 127
         matmul = try weights.values.withUnsafeBytes { values in
             try DNNLMatmul(types: .int8, k: weights.columns, n: weights.rows, hasBias: false,
@@ -26,12 +31,22 @@ public final class Int8Linear: LinearKernel, @unchecked Sendable {
     }
 
     /// Quantises a Linear's fp32 weight and keeps its bias.
-    public convenience init(_ layer: Linear) throws {
-        try self.init(weights: Int8Weights(quantizing: layer.weight), bias: layer.bias?.toArray())
+    public convenience init(_ layer: Linear, activationScaling: ActivationScaling = .perToken) throws {
+        try self.init(weights: Int8Weights(quantizing: layer.weight), bias: layer.bias?.toArray(),
+                      activationScaling: activationScaling)
     }
 
     /// The oneDNN implementation running the integer product.
     public var implementation: String { matmul.implementation }
+
+    /// Whether `rows` rows run on the few-row kernel (`cnclip_u8s8_products`) rather than on oneDNN.
+    public func usesFewRowKernel(rows: Int) -> Bool {
+        rows <= Int8Linear.fewRowLimit && activationMaximum <= 127 && Int8Linear.hasFewRowKernel
+    }
+
+    /// Most rows the few-row kernel takes: beyond this, oneDNN's blocked GEMM (weights packed per call) wins.
+    static let fewRowLimit = 48
+    private static let hasFewRowKernel = cnclip_read_cpu_features().avx2
 
     /// Σ_k codes[m, k]·q_w[n, k] for `rows` rows of activation codes (each ≤ `activationMaximum`), `[rows, out]`.
     public func integerProduct(_ codes: [UInt8], rows: Int) throws -> [Int32] {
@@ -42,12 +57,32 @@ public final class Int8Linear: LinearKernel, @unchecked Sendable {
         try codes.withUnsafeBytes { source in
             try weights.values.withUnsafeBytes { weightBytes in
                 try sums.withUnsafeMutableBytes { destination in
-                    try matmul.run(m: rows, source: source.baseAddress!, weights: weightBytes.baseAddress!, bias: nil,
-                                   destination: destination.baseAddress!)
+                    if usesFewRowKernel(rows: rows) {
+                        fewRowProduct(rows: rows, codes: source.baseAddress!, weights: weightBytes.baseAddress!,
+                                      sums: destination.baseAddress!)
+                    } else {
+                        try matmul.run(m: rows, source: source.baseAddress!, weights: weightBytes.baseAddress!,
+                                       bias: nil, destination: destination.baseAddress!)
+                    }
                 }
             }
         }
         return sums
+    }
+
+    /// The few-row product, output columns split across `Parallel`'s threads in blocks of 4: each weight byte is
+    /// read once, from the plain `[out, in]` layout.
+    private func fewRowProduct(rows: Int, codes: UnsafeRawPointer, weights: UnsafeRawPointer,
+                               sums: UnsafeMutableRawPointer) {
+        let operands = FewRowOperands(codes: codes.assumingMemoryBound(to: UInt8.self),
+                                      weights: weights.assumingMemoryBound(to: Int8.self),
+                                      sums: sums.assumingMemoryBound(to: Int32.self))
+        let k = self.weights.columns, n = self.weights.rows
+        let blocks = (n + 3) / 4
+        Parallel.forRanges(blocks, grain: max(1, 16_384 / max(k * max(rows, 1), 1))) { range in
+            cnclip_u8s8_products(operands.codes, rows, k, operands.weights, range.lowerBound * 4,
+                                 min(range.upperBound * 4, n), operands.sums, n)
+        }
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
@@ -65,7 +100,7 @@ public final class Int8Linear: LinearKernel, @unchecked Sendable {
         withExtendedLifetime(input) {
             RowQuantization.quantize(input.storage.pointer + input.offset, rows: m, columns: k,
                                      maximum: activationMaximum, values: &codes, scales: &rowScales,
-                                     zeroPoints: &zeroPoints)
+                                     zeroPoints: &zeroPoints, perTensor: activationScaling == .perTensor)
         }
         let sums = try integerProduct(codes, rows: m)
         Int8Linear.rescale(sums: sums, rows: m, rowScales: rowScales, zeroPoints: zeroPoints, weights: weights,
@@ -111,4 +146,11 @@ private struct RescaleOperands: @unchecked Sendable {
             y[column] = Float(integer) * (scale * weightScales[column]) + offsets[column]
         }
     }
+}
+
+/// The buffers of one few-row product, shared by the threads that write disjoint columns of `sums`.
+private struct FewRowOperands: @unchecked Sendable {
+    let codes: UnsafePointer<UInt8>
+    let weights: UnsafePointer<Int8>
+    let sums: UnsafeMutablePointer<Int32>
 }

@@ -44,11 +44,19 @@ public struct PrecisionReport: Sendable, CustomStringConvertible {
 
 extension CLIPModel {
     /// Makes every Linear layer compute in `precision` (weights converted once, here); attention products, norms,
-    /// convolutions and the final projections stay fp32. fp32 leaves every layer on OpenBLAS. For int8, `int8Weights` (by checkpoint key) are used as stored; other
-    /// layers are quantised here.
-    /// - Throws: `QuantizationError.unsupported` for bf16 without bf16 hardware, `DNNLError` if oneDNN fails.
+    /// convolutions and the final projections stay fp32. fp32 leaves every layer on OpenBLAS. For int8, `int8Weights`
+    /// (by checkpoint key) are used as stored; other layers are quantised here.
+    ///
+    /// Unless `keepFloatWeights`, each converted layer's fp32 weight is released as soon as its int8 or bf16 copy
+    /// exists (`TensorStorage.releaseContents`), so a model holds its Linear weights once; the model can then not
+    /// go back to fp32, and `stateEntries()` no longer reads those weights. `prepare` runs on each layer just
+    /// before it is converted (a benchmark fills random weights there, one layer at a time).
+    /// - Throws: `QuantizationError.unsupported` for bf16 without bf16 hardware, `DNNLError` if oneDNN fails,
+    ///   `TensorError.releasedValues` when a layer that needs its fp32 weight no longer has it.
     @discardableResult
-    public func use(precision: InferencePrecision, int8Weights: [String: Int8Weights] = [:]) throws -> PrecisionReport {
+    public func use(precision: InferencePrecision, int8Weights: [String: Int8Weights] = [:],
+                    keepFloatWeights: Bool = false, activationScaling: ActivationScaling = .perToken,
+                    prepare: ((Linear) -> Void)? = nil) throws -> PrecisionReport {
         try precision.checkSupported()
         let layers = linearLayers
         var storedWeights: [ObjectIdentifier: Int8Weights] = [:]
@@ -58,24 +66,55 @@ extension CLIPModel {
         var implementations: Set<String> = []
         var onDNNL = 0
         for layer in layers {
-            let kernel: (any LinearKernel)?
-            switch precision {
-            case .int8:
-                let int8 = try storedWeights[ObjectIdentifier(layer.weight.storage)]
-                    .map { try Int8Linear(weights: $0, bias: layer.bias?.toArray()) } ?? Int8Linear(layer)
-                implementations.insert(int8.implementation)
-                kernel = int8
-            case .bf16:
-                let bf16 = try FloatLinear(layer, bf16: true)
-                implementations.insert(bf16.implementation)
-                kernel = bf16
-            case .fp32:
-                kernel = nil
+            prepare?(layer)
+            let kernel = try layer.use(precision: precision, int8Weights: storedWeights[ObjectIdentifier(layer.weight.storage)],
+                                       keepFloatWeight: keepFloatWeights, activationScaling: activationScaling)
+            if let kernel {
+                onDNNL += 1
+                implementations.insert(kernel.implementation)
             }
-            layer.kernelSlot.install(kernel)
-            if kernel != nil { onDNNL += 1 }
         }
         return PrecisionReport(precision: precision, instructionSet: .effective, onDNNL: onDNNL, layers: layers.count,
                                implementations: implementations.sorted())
     }
 }
+
+extension Linear {
+    /// Installs this layer's kernel for `precision` (nil for fp32) and, unless `keepFloatWeight`, releases the fp32
+    /// weight's memory where the layer owns the whole buffer (a view into a larger one stays).
+    /// - Parameter int8Weights: stored int8 weights to use as they are (int8 only), else the fp32 weight is quantised.
+    /// - Throws: `TensorError.releasedValues` when the fp32 weight is needed but was released; `DNNLError`.
+    @discardableResult
+    public func use(precision: InferencePrecision, int8Weights: Int8Weights? = nil,
+                    keepFloatWeight: Bool = false,
+                    activationScaling: ActivationScaling = .perToken) throws -> (any DNNLKernel)? {
+        let needsFloatWeight = precision == .bf16 || (precision == .int8 && int8Weights == nil)
+            || (precision == .fp32 && kernelSlot.kernel != nil)
+        if needsFloatWeight, weight.storage.isReleased {
+            throw TensorError.releasedValues(op: "Linear.use(precision: \(precision.rawValue))")
+        }
+        let kernel: (any DNNLKernel)?
+        switch precision {
+        case .int8:
+            kernel = try int8Weights.map {
+                try Int8Linear(weights: $0, bias: bias?.toArray(), activationScaling: activationScaling)
+            } ?? Int8Linear(self, activationScaling: activationScaling)
+        case .bf16: kernel = try FloatLinear(self, bf16: true)
+        case .fp32: kernel = nil
+        }
+        kernelSlot.install(kernel)
+        if kernel != nil, !keepFloatWeight, weight.offset == 0, weight.count == weight.storage.count {
+            weight.storage.releaseContents()
+        }
+        return kernel
+    }
+}
+
+/// A Linear kernel running on oneDNN.
+public protocol DNNLKernel: LinearKernel {
+    /// The oneDNN implementation it runs on (e.g. "gemm:jit").
+    var implementation: String { get }
+}
+
+extension Int8Linear: DNNLKernel {}
+extension FloatLinear: DNNLKernel {}

@@ -52,11 +52,12 @@ public enum QuantizedCheckpoint {
         return result
     }
 
-    /// Splits a (possibly) quantised state dict: the int8 weights by key, and a state dict where they are
-    /// replaced by their fp32 values s·q (so the strict loader sees the model's usual keys and shapes).
+    /// Splits a (possibly) quantised state dict: the int8 weights by key, and a state dict of the other tensors
+    /// where, if `dequantizing`, the int8 weights are replaced by their fp32 values s·q (so the strict loader sees
+    /// the model's usual keys and shapes); otherwise they are left out.
     /// - Throws: `QuantizedCheckpointError` naming `path` and the key.
-    public static func split(_ stateDict: StateDict, for model: CLIPModel,
-                             path: String) throws -> (floats: StateDict, int8: [String: Int8Weights]) {
+    public static func split(_ stateDict: StateDict, for model: CLIPModel, path: String,
+                             dequantizing: Bool = true) throws -> (floats: StateDict, int8: [String: Int8Weights]) {
         let linearKeys = linearWeightKeys(of: model)
         let keys = Set(stateDict.keys.filter { linearKeys[modelKey($0)] != nil })
         var floats = StateDict(), int8: [String: Int8Weights] = [:]
@@ -85,6 +86,7 @@ public enum QuantizedCheckpoint {
                                                           expected: "[\(stored.shape[0])]")
             }
             let codes = stored.contiguousBytes().map { Int8(bitPattern: $0) }
+            pageOut(stored.storage.bytes)
             let weights: Int8Weights
             do {
                 weights = try Int8Weights(values: codes, scales: scale.floatValues(), rows: stored.shape[0],
@@ -93,7 +95,7 @@ public enum QuantizedCheckpoint {
                 throw QuantizedCheckpointError.invalidWeights(path: path, reason: error.description)
             }
             int8[modelKey(key)] = weights
-            floats[key] = try StoredTensor(weights.dequantized())
+            if dequantizing { floats[key] = try StoredTensor(weights.dequantized()) }
         }
         for key in scaleKeys where stateDict[key] != nil && int8[modelKey(String(key.dropLast("_scale".count)))] == nil {
             throw QuantizedCheckpointError.wrongDType(path: path, key: String(key.dropLast("_scale".count)),
@@ -101,6 +103,20 @@ public enum QuantizedCheckpoint {
                                                       expected: "int8 (it has a scale)")
         }
         return (floats, int8)
+    }
+}
+
+/// Asks the kernel to reclaim the pages of `bytes` (a checkpoint file mapping once its int8 codes are copied), so
+/// that the file's pages and their copies do not both count towards the peak resident size. Non-destructive: a
+/// later read brings the pages back (from the file, or from swap for anonymous memory).
+func pageOut(_ bytes: Data) {
+    bytes.withUnsafeBytes { buffer in
+        guard let base = buffer.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + page - 1) / page * page
+        let end = (Int(bitPattern: base) + buffer.count) / page * page
+        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(pointer, end - start, MADV_PAGEOUT)
     }
 }
 
@@ -131,13 +147,18 @@ extension CLIPModel {
         try precision.checkSupported()
         var file = try Checkpoint.load(contentsOf: url)
         let model = try CLIPModel(config: config)
-        let (floats, int8) = try QuantizedCheckpoint.split(file.stateDict, for: model, path: url.path)
-        file.stateDict = floats
+        // For int8, stored codes never become fp32: the Linear weights keep their untouched zero pages until
+        // `use` releases them.
+        var (floats, int8) = try QuantizedCheckpoint.split(file.stateDict, for: model, path: url.path,
+                                                           dequantizing: precision != .int8)
+        file.stateDict = StateDict()
         do {
-            try model.load(floats, precision: weightPrecision)
+            try model.load(floats, precision: weightPrecision,
+                           providedElsewhere: precision == .int8 ? Set(int8.keys) : [])
         } catch let error as CheckpointError {
             throw ModelError.incompatibleCheckpoint(path: url.path, reason: "\(error)")
         }
+        floats = StateDict()
         let report = try model.use(precision: precision, int8Weights: int8)
         let loaded = LoadedCLIP(model: model, preprocessor: ImagePreprocessor(resolution: config.imageResolution),
                                 tokenizer: try Tokenizer.bundled(), epoch: file.epoch, step: file.step)

@@ -70,6 +70,44 @@ public enum BufferPool {
         return mapped
     }
 
+    /// A 64-byte aligned buffer of at least `bytes` zero bytes. Freshly mapped pages are zero already and are not
+    /// written here, so they take no memory until something writes them (a model's weights before loading).
+    static func allocateZeroed(bytes: Int) -> UnsafeMutableRawPointer {
+        let size = reservedSize(bytes)
+        guard size >= minimumPooledBytes else {
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 64)
+            buffer.initializeMemory(as: UInt8.self, repeating: 0, count: max(size, 1))
+            return buffer
+        }
+        let reused = state.withLock { state -> UInt? in
+            guard let address = state.free[size]?.popLast() else { return nil }
+            state.cachedBytes -= size
+            return address
+        }
+        if let reused, let buffer = UnsafeMutableRawPointer(bitPattern: reused) {
+            buffer.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+            return buffer
+        }
+        return allocate(bytes: bytes)
+    }
+
+    /// Gives the pages of a pooled buffer from `allocate(bytes:)` back to the system and makes the buffer
+    /// inaccessible, so that a later read faults instead of seeing zeros. Returns false (and does nothing) for a
+    /// buffer below the pooled size, which the ordinary allocator owns.
+    static func discard(_ buffer: UnsafeMutableRawPointer, bytes: Int) -> Bool {
+        let size = reservedSize(bytes)
+        guard size >= minimumPooledBytes else { return false }
+        _ = madvise(buffer, size, MADV_DONTNEED)
+        _ = mprotect(buffer, size, PROT_NONE)
+        return true
+    }
+
+    /// Returns a buffer that `discard` emptied (its pages read as zeros again).
+    static func releaseDiscarded(_ buffer: UnsafeMutableRawPointer, bytes: Int) {
+        _ = mprotect(buffer, reservedSize(bytes), PROT_READ | PROT_WRITE)
+        release(buffer, bytes: bytes)
+    }
+
     /// Returns a buffer from `allocate(bytes:)` with the same `bytes`.
     static func release(_ buffer: UnsafeMutableRawPointer, bytes: Int) {
         let size = reservedSize(bytes)

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A strided view over fp32 storage: the value every layer, checkpoint and image pipeline passes around.
 ///
 /// Storage is always fp32 (compute precision); fp16 and bf16 exist only as storage formats for
@@ -128,10 +130,14 @@ public final class TensorStorage: @unchecked Sendable {
     /// Start of the buffer.
     public let pointer: UnsafeMutablePointer<Float>
 
-    /// Allocates `count` zeroed floats.
-    public convenience init(count: Int) {
-        self.init(uninitializedCount: count)
-        pointer.initialize(repeating: 0, count: max(count, 1))
+    /// Whether `releaseContents()` gave the buffer back.
+    private let released = Atomic<Bool>(false)
+
+    /// Allocates `count` zeroed floats (fresh pages are not written, so they take no memory until used).
+    public init(count: Int) {
+        self.count = count
+        let raw = BufferPool.allocateZeroed(bytes: max(count, 1) * MemoryLayout<Float>.stride)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
     /// Allocates `count` floats without zero-filling them; the caller must write each before reading it.
@@ -141,7 +147,27 @@ public final class TensorStorage: @unchecked Sendable {
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
+    /// Gives the buffer's memory back to the system for good (an fp32 weight whose int8 copy replaced it): any
+    /// later read of `pointer` faults, so code that may still read it checks `isReleased` first. Buffers below
+    /// the pooled size (1 MiB) stay as they are; returns whether the memory was released.
+    @discardableResult
+    public func releaseContents() -> Bool {
+        guard !released.load(ordering: .acquiring) else { return true }
+        guard BufferPool.discard(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride)
+        else { return false }
+        released.store(true, ordering: .releasing)
+        return true
+    }
+
+    /// Whether `releaseContents()` released the buffer (its values are gone).
+    public var isReleased: Bool { released.load(ordering: .acquiring) }
+
     deinit {
-        BufferPool.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride)
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        if released.load(ordering: .acquiring) {
+            BufferPool.releaseDiscarded(UnsafeMutableRawPointer(pointer), bytes: bytes)
+        } else {
+            BufferPool.release(UnsafeMutableRawPointer(pointer), bytes: bytes)
+        }
     }
 }

@@ -6,6 +6,8 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
     case invalidShape(op: String, shape: [Int], reason: String)
     /// An axis outside `0..<rank` (negative axes count from the end).
     case invalidAxis(op: String, axis: Int, rank: Int)
+    /// An operand whose values were released (an fp32 weight replaced by its int8 copy).
+    case releasedValues(op: String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
             return "\(op): invalid shape \(shape): \(reason)"
         case let .invalidAxis(op, axis, rank):
             return "\(op): axis \(axis) is out of range for rank \(rank)"
+        case let .releasedValues(op):
+            return "\(op): the fp32 values were released (the layer runs on its int8 weights only)"
         }
     }
 }

@@ -22,11 +22,14 @@ struct EncodeBench: ParsableCommand {
 
     @OptionGroup var shape: ModelBenchOptions
     @OptionGroup var precision: PrecisionOptions
+    @OptionGroup var activations: ActivationScalingOption
 
     func run() throws {
         options.applyThreads()
-        let clip = try randomWeightModel(model)
-        let engine = try precision.apply(to: clip)
+        // Reduced precisions fill each Linear weight just before converting it and then release it, so the fp32
+        // weights of all layers never coexist (peak memory as with an int8 checkpoint).
+        let (clip, weights) = try randomWeightModel(model, deferringLinearWeights: precision.precision != .fp32)
+        let engine = try precision.apply(to: clip, activationScaling: activations.activationScaling, prepare: weights.fill)
         let config = clip.config
         let contextLength = shape.contextLength, peak = machinePeak(shape.peak)
         var measurements: [Measurement] = []
@@ -65,13 +68,6 @@ struct ModelBenchOptions: ParsableArguments {
     var peak: Double?
 }
 
-/// The model `options` name, with deterministic random weights.
-func randomWeightModel(_ options: ModelOptions) throws -> CLIPModel {
-    let clip = try CLIPModel(config: try options.config())
-    fillWithRandomWeights(clip)
-    return clip
-}
-
 /// `count` deterministic token rows `[CLS] … [SEP]` of `length` ids from the common part of the vocabulary.
 func benchTokens(count: Int, length: Int) -> [[Int]] {
     var state: UInt64 = 7
@@ -80,24 +76,6 @@ func benchTokens(count: Int, length: Int) -> [[Int]] {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return 1000 + Int(state >> 33) % 7000
         } + [102]
-    }
-}
-
-/// Fills every tensor with small deterministic values (BN variances positive, norms near 1) so the forward pass
-/// does realistic arithmetic without overflow.
-func fillWithRandomWeights(_ model: CLIPModel) {
-    var state: UInt64 = 12345
-    for entry in model.stateEntries() {
-        let fanIn = entry.tensor.rank >= 2 ? entry.tensor.count / entry.tensor.shape[0] : 1
-        let scale = 1 / Float(max(fanIn, 1)).squareRoot()
-        let isScale = entry.name.hasSuffix("running_var") || entry.name.hasSuffix("LayerNorm.weight")
-            || (entry.name.contains("ln") || entry.name.contains("bn")) && entry.name.hasSuffix("weight")
-        let values = (0..<entry.tensor.count).map { _ -> Float in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let unit = Float(state >> 40) / Float(1 << 24) * 2 - 1
-            return isScale ? 1 + 0.1 * unit : unit * scale
-        }
-        entry.tensor.storage.pointer.update(from: values, count: values.count)
     }
 }
 

@@ -12,6 +12,7 @@ struct QualityBench: ParsableCommand {
         abstract: "Cosine of bf16/int8 features to fp32 (mean, min) and top-10 overlap, random weights.")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var activations: ActivationScalingOption
 
     @Option(help: "Images and texts to encode.")
     var count = 64
@@ -46,7 +47,7 @@ struct QualityBench: ParsableCommand {
                 print(json ? "{\"precision\": \"\(name)\", \"skipped\": \"\(error)\"}" : "\(name): skipped, \(error)")
                 continue
             }
-            try clip.use(precision: precision)
+            try clip.use(precision: precision, keepFloatWeights: true, activationScaling: activations.activationScaling)
             let reduced = try features()
             let imageCosines = rowDots(reference.image, reduced.image), textCosines = rowDots(reference.text, reduced.text)
             let overlap = try topOverlap(reference: reference, reduced: reduced, k: min(10, count))

@@ -1,15 +1,25 @@
 import ArgumentParser
 import Foundation
 import Checkpoint
+import Layers
 import Models
 import Quantized
 
 extension InferencePrecision: ExpressibleByArgument {}
+extension ActivationScaling: ExpressibleByArgument {}
+
+/// `--int8-activations per-token|per-tensor`: the benchmarks' way to compare the two activation scalings.
+struct ActivationScalingOption: ParsableArguments {
+    @Option(name: .customLong("int8-activations"), help: ArgumentHelp(
+        "Scales of int8 activations: per-token (default, what every command uses) or per-tensor (for comparison).",
+        valueName: "per-token|per-tensor"))
+    var activationScaling: ActivationScaling = .perToken
+}
 
 /// `--precision fp32|bf16|int8` for every command that runs the towers for inference.
 struct PrecisionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Arithmetic of the linear layers: fp32 (default; OpenBLAS or oneDNN per shape, whichever is faster here), "
+        "Arithmetic of the linear layers: fp32 (default; OpenBLAS, deterministic), "
             + "bf16 (CPUs with AVX512_BF16 or AMX), or int8 (int8 weights per output channel, activations per token).",
         valueName: "fp32|bf16|int8"))
     var precision: InferencePrecision = .fp32
@@ -17,8 +27,9 @@ struct PrecisionOptions: ParsableArguments {
     /// Installs the precision's kernels on `model`, saying on stderr what runs where.
     /// - Throws: `ValidationError` naming the missing CPU feature when the precision is not available here.
     @discardableResult
-    func apply(to model: CLIPModel) throws -> PrecisionReport {
-        try Self.apply(precision, to: model)
+    func apply(to model: CLIPModel, activationScaling: ActivationScaling = .perToken,
+               prepare: ((Linear) -> Void)? = nil) throws -> PrecisionReport {
+        try Self.apply(precision, to: model, activationScaling: activationScaling, prepare: prepare)
     }
 
     /// The engine precision for a reference-style `--precision` value: amp, fp16 (weights rounded at load) and
@@ -29,9 +40,10 @@ struct PrecisionOptions: ParsableArguments {
 
     /// `apply(to:)` for a given precision.
     @discardableResult
-    static func apply(_ precision: InferencePrecision, to model: CLIPModel) throws -> PrecisionReport {
+    static func apply(_ precision: InferencePrecision, to model: CLIPModel, activationScaling: ActivationScaling = .perToken,
+                      prepare: ((Linear) -> Void)? = nil) throws -> PrecisionReport {
         do {
-            let report = try model.use(precision: precision)
+            let report = try model.use(precision: precision, activationScaling: activationScaling, prepare: prepare)
             FileHandle.standardError.write(Data("\(report)\n".utf8))
             return report
         } catch let error as QuantizationError {

@@ -82,8 +82,11 @@ struct TrainCommand: ParsableCommand {
     var resetOptimizer = false
     @Flag(name: .customLong("reset-data-offset"), help: "On resume, start at epoch 0, step 0 (the schedule restarts).")
     var resetDataOffset = false
-    @Option(name: .long, help: "amp, fp16 or fp32. Accepted; training runs in fp32 on the CPU (amp's weights are fp32 too).")
-    var precision = "amp"
+    @Option(name: .long, help: ArgumentHelp(
+        "amp, fp16 or fp32 (default amp, the reference's CUDA autocast: fp32 arithmetic on a CPU). Training runs in "
+            + "fp32; an explicit amp asks for bf16 autocast, which needs AVX512_BF16 or AMX-BF16 and is refused here.",
+        valueName: "amp|fp16|fp32"))
+    var precision: String?
     @OptionGroup var model: ModelOptions
     @Option(name: .customLong("mask-ratio"), help: "FLIP: drop this fraction of a ViT's patch tokens (random per image) in training forward passes; ignored for ResNets.")
     var maskRatio = 0.0
@@ -117,8 +120,8 @@ struct TrainCommand: ParsableCommand {
     var initSeed: UInt64?
 
     func validate() throws {
-        guard ["amp", "fp16", "fp32"].contains(precision) else {
-            throw ValidationError("--precision must be amp, fp16 or fp32, got \(precision)")
+        do { _ = try TrainingPrecision.resolve(precision) } catch let error as TrainingPrecisionError {
+            throw ValidationError(error.description)
         }
     }
 
@@ -149,7 +152,7 @@ struct TrainCommand: ParsableCommand {
         parameters.resume = resume
         parameters.resetOptimizer = resetOptimizer
         parameters.resetDataOffset = resetDataOffset
-        parameters.precision = precision
+        parameters.precision = precision ?? "amp"
         parameters.visionModel = model.visionModel
         parameters.textModel = model.textModel
         parameters.modelConfig = model.modelConfig

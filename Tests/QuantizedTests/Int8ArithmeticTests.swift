@@ -17,7 +17,14 @@ final class Int8ArithmeticTests: XCTestCase {
     /// oneDNN's u8·s8 → s32 product equals the exact integer sums, with operands at the extremes of their ranges
     /// (where CPUs without VNNI would saturate if the activation range were not limited to 127 there).
     func testIntegerProductEqualsExactIntegerArithmetic() throws {
-        let m = 37, k = 515, n = 70
+        // 61 rows run on oneDNN; 1, 2, 5 and 37 rows on the few-row kernel where the CPU has AVX2 (k and n not
+        // multiples of its 32-byte vectors and 4-column blocks).
+        for m in [61, 37, 5, 2, 1] { try checkIntegerProduct(m: m, k: 515, n: 70) }
+        XCTAssertFalse(try Int8Linear(weights: Int8Weights(values: [1], scales: [1], rows: 1, columns: 1), bias: nil)
+            .usesFewRowKernel(rows: 61))
+    }
+
+    private func checkIntegerProduct(m: Int, k: Int, n: Int) throws {
         var state: UInt64 = 99
         func next() -> Int {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -35,7 +42,7 @@ final class Int8ArithmeticTests: XCTestCase {
             for column in 0..<n {
                 var exact = 0
                 for index in 0..<k { exact += Int(codes[row * k + index]) * Int(weightValues[column * k + index]) }
-                XCTAssertEqual(Int(sums[row * n + column]), exact, "row \(row) column \(column)")
+                XCTAssertEqual(Int(sums[row * n + column]), exact, "\(m) rows: row \(row) column \(column)")
                 if Int(sums[row * n + column]) != exact { return }
             }
         }
@@ -114,19 +121,28 @@ final class Int8ArithmeticTests: XCTestCase {
     /// An int8 Linear against a Double model of the same arithmetic: activations quantised per row in Double,
     /// integer sums, rescaled with the weight scales, plus the bias.
     func testInt8LinearMatchesDoubleModelOfTheQuantisedArithmetic() throws {
+        for scaling in ActivationScaling.allCases { try checkAgainstDoubleModel(scaling) }
+    }
+
+    /// Per token, each row's own range sets its scale; per tensor, the whole input's range sets one scale.
+    private func checkAgainstDoubleModel(_ scaling: ActivationScaling) throws {
         let m = 13, k = 96, n = 40
         let weight = try Tensor(shape: [n, k], data: lcgValues(n * k, seed: 6).map { $0 * 0.2 })
         let bias = try Tensor(shape: [n], data: lcgValues(n, seed: 7))
         var inputs = lcgValues(m * k, seed: 8).map { $0 * 3 }
         inputs[17] = 30 // an outlier
         let x = try Tensor(shape: [m, k], data: inputs)
-        let layer = try Int8Linear(Linear(weight: weight, bias: bias))
+        let layer = try Int8Linear(Linear(weight: weight, bias: bias), activationScaling: scaling)
+        func range(_ row: Int) -> (low: Float, high: Float) {
+            let values = scaling == .perTensor ? inputs[...] : inputs[(row * k)..<((row + 1) * k)]
+            return (min(values.min()!, 0), max(values.max()!, 0))
+        }
         let y = try layer(x).toArray()
         let quantized = layer.weights, qmax = Double(layer.activationMaximum)
         var worst = 0.0
         for row in 0..<m {
             let values = inputs[(row * k)..<((row + 1) * k)].map(Double.init)
-            let low = min(values.min()!, 0), high = max(values.max()!, 0)
+            let (low, high) = (Double(range(row).low), Double(range(row).high))
             let scale = Double(Float(high - low) / Float(qmax)), zero = (-low / scale).rounded(.toNearestOrEven)
             let codes = values.map { max(0, min(qmax, ($0 / scale).rounded(.toNearestOrEven) + zero)) }
             for column in 0..<n {
@@ -137,15 +153,14 @@ final class Int8ArithmeticTests: XCTestCase {
             }
         }
         // Double vs fp32 arithmetic on the same codes; a code may differ by one step where x/s lies on a tie.
-        XCTAssertLessThan(worst, 2e-3)
+        XCTAssertLessThan(worst, 2e-3, "\(scaling)")
         // And the quantised layer stays within the worst case of its rounding: per product term
         // |x·Δw| + |w·Δx| + |Δx·Δw| with |Δw| ≤ s_w/2 and |Δx| ≤ s_x/2.
         let exact = try linear(x, weight: weight, bias: bias).toArray()
         let weightValues = weight.toArray()
         var error: Float = 0
         for row in 0..<m {
-            let values = inputs[(row * k)..<((row + 1) * k)]
-            let stepX = (max(values.max()!, 0) - min(values.min()!, 0)) / Float(layer.activationMaximum)
+            let stepX = (range(row).high - range(row).low) / Float(layer.activationMaximum)
             for column in 0..<n {
                 let stepW = quantized.scales[column]
                 var bound: Float = 0
