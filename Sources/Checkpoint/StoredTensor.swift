@@ -16,6 +16,21 @@ public final class StoredStorage: Sendable {
 
     /// Number of whole elements.
     public var count: Int { bytes.count / dtype.byteSize }
+
+    /// Asks the kernel to reclaim the whole pages of `bytes` once they are read (`MADV_PAGEOUT`: a file mapping's
+    /// pages are dropped, anonymous ones swapped where there is swap), so that a checkpoint's file pages and their
+    /// decoded copies do not both count towards the peak resident size. Non-destructive: a later read brings the
+    /// pages back.
+    public func pageOut() {
+        bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let start = (Int(bitPattern: base) + page - 1) / page * page
+            let end = (Int(bitPattern: base) + buffer.count) / page * page
+            guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+            _ = madvise(pointer, end - start, MADV_PAGEOUT)
+        }
+    }
 }
 
 /// One tensor of a checkpoint as stored: dtype, shape, strides and offset over a (possibly shared) storage.
@@ -136,6 +151,11 @@ public struct StoredTensor: Sendable, Equatable {
 
     /// The values as fp32, row-major.
     public func floatValues() -> [Float] { tensor().toArray() }
+
+    /// Writes the values as fp32, row-major, to `destination` (`count` floats), without an intermediate copy.
+    public func decode(into destination: UnsafeMutablePointer<Float>) {
+        Self.decode(contiguousBytes(), dtype: dtype, into: destination, count: count)
+    }
 
     /// The exact values of an integer or boolean tensor, row-major; nil for floating-point tensors.
     public func int64Values() -> [Int64]? {

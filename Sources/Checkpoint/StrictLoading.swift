@@ -28,8 +28,15 @@ public enum StrictLoading {
     ///   (in the file's spelling for unexpected keys, the model's for missing ones).
     public static func load(_ expected: [ParameterSpec], from stateDict: StateDict,
                             rule: KeyRule = .createModel) throws -> [String: Tensor] {
+        try matched(expected, from: stateDict, rule: rule).mapValues { $0.tensor() }
+    }
+
+    /// `load` without decoding: the stored tensors keyed by the model's names, checked the same way.
+    /// - Throws: `CheckpointError.stateDictMismatch` as `load` does.
+    public static func matched(_ expected: [ParameterSpec], from stateDict: StateDict,
+                               rule: KeyRule = .createModel) throws -> [String: StoredTensor] {
         let renamed = modelKeys(of: stateDict, rule: rule)
-        var result: [String: Tensor] = [:]
+        var result: [String: StoredTensor] = [:]
         var missing: [String] = [], misShaped: [CheckpointError.ShapeMismatch] = []
         var found = Set<String>()
         for spec in expected {
@@ -42,7 +49,7 @@ public enum StrictLoading {
                 misShaped.append(.init(key: spec.name, expected: spec.shape, found: tensor.shape))
                 continue
             }
-            result[spec.name] = tensor.tensor()
+            result[spec.name] = tensor
         }
         let matched = Set(found.compactMap { renamed[$0]?.fileKey })
         let unexpected = stateDict.keys.filter { !matched.contains($0) && !dropped($0, rule, stateDict) }

@@ -59,28 +59,22 @@ extension CLIPModel {
     public func load(_ stateDict: StateDict, rule: KeyRule = .createModel, precision: WeightPrecision = .exact,
                      providedElsewhere: Set<String> = []) throws {
         let entries = stateEntries().filter { !providedElsewhere.contains($0.name) }
-        let loaded = try StrictLoading.load(entries.map { ParameterSpec(name: $0.name, shape: $0.tensor.shape) },
-                                            from: stateDict, rule: rule)
+        let loaded = try StrictLoading.matched(entries.map { ParameterSpec(name: $0.name, shape: $0.tensor.shape) },
+                                               from: stateDict, rule: rule)
+        // Each tensor is decoded straight into the model's memory and its file pages handed back, so loading holds
+        // one copy of the weights at a time.
         for entry in entries {
             guard let source = loaded[entry.name] else { continue }
-            var values = source.toArray()
-            if precision == .roundedToHalf, ReferencePrecision.isHalf(entry.name) {
-                values = values.map { Float(Float16($0)) }
+            guard entry.tensor.isContiguous, entry.tensor.count == source.count else {
+                throw TensorError.invalidShape(op: "load \(entry.name)", shape: entry.tensor.shape,
+                                               reason: "needs a contiguous tensor of \(source.count) values")
             }
-            try entry.tensor.assign(values)
-        }
-    }
-}
-
-extension Tensor {
-    /// Overwrites this contiguous tensor's elements with `values` (row-major).
-    func assign(_ values: [Float]) throws {
-        guard values.count == count, isContiguous else {
-            throw TensorError.invalidShape(op: "assign", shape: shape,
-                                           reason: "needs a contiguous tensor and \(count) values, got \(values.count)")
-        }
-        values.withUnsafeBufferPointer { source in
-            if let base = source.baseAddress { (storage.pointer + offset).update(from: base, count: count) }
+            let destination = entry.tensor.storage.pointer + entry.tensor.offset
+            source.decode(into: destination)
+            if precision == .roundedToHalf, ReferencePrecision.isHalf(entry.name) {
+                for index in 0..<source.count { destination[index] = Float(Float16(destination[index])) }
+            }
+            source.storage.pageOut()
         }
     }
 }
