@@ -5,7 +5,8 @@
 #   ONNX Runtime (PyPI, .venv-peers) on the reference's towers exported to ONNX, fp32 and quantize_dynamic int8,
 #   and cnclip --precision fp32 / int8 / bf16 (bf16 rows only where the CPU has AVX512_BF16 or AMX).
 # Setup once: make reference-venv; python3 -m venv --system-site-packages .venv-torch && .venv-torch/bin/pip install
-#   torch; python3 -m venv --system-site-packages .venv-peers && .venv-peers/bin/pip install onnxruntime onnx.
+#   torch; python3 -m venv --system-site-packages .venv-peers && .venv-peers/bin/pip install onnxruntime onnx ml_dtypes
+#   (ml_dtypes: onnxruntime.quantization needs it and does not pull it in).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=${THREADS:-2}

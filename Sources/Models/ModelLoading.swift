@@ -67,7 +67,7 @@ extension CLIPModel {
             guard let source = matched[entry.name] else { continue }
             let target = entry.tensor
             guard target.isContiguous, target.count == source.count else {
-                throw TensorError.invalidShape(op: "load", shape: target.shape,
+                throw TensorError.invalidShape(op: "load \(entry.name)", shape: target.shape,
                                                reason: "needs a contiguous tensor of \(source.count) elements")
             }
             let destination = target.storage.pointer + target.offset

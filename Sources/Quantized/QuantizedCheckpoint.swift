@@ -86,7 +86,7 @@ public enum QuantizedCheckpoint {
                                                           expected: "[\(stored.shape[0])]")
             }
             let codes = stored.contiguousBytes().map { Int8(bitPattern: $0) }
-            pageOut(stored.storage.bytes)
+            stored.discardMappedPages()
             let weights: Int8Weights
             do {
                 weights = try Int8Weights(values: codes, scales: scale.floatValues(), rows: stored.shape[0],
@@ -103,20 +103,6 @@ public enum QuantizedCheckpoint {
                                                       expected: "int8 (it has a scale)")
         }
         return (floats, int8)
-    }
-}
-
-/// Asks the kernel to reclaim the pages of `bytes` (a checkpoint file mapping once its int8 codes are copied), so
-/// that the file's pages and their copies do not both count towards the peak resident size. Non-destructive: a
-/// later read brings the pages back (from the file, or from swap for anonymous memory).
-func pageOut(_ bytes: Data) {
-    bytes.withUnsafeBytes { buffer in
-        guard let base = buffer.baseAddress else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: base) + page - 1) / page * page
-        let end = (Int(bitPattern: base) + buffer.count) / page * page
-        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        _ = madvise(pointer, end - start, MADV_PAGEOUT)
     }
 }
 

@@ -55,6 +55,24 @@ final class QuantizedCheckpointTests: XCTestCase {
                        try atLoad.loaded.model.encodeText(tokens).toArray())
     }
 
+    /// For int8 inference the stored codes never become fp32: the model's Linear weights keep their zero pages
+    /// (tiny weights are below the size that gets released, so they can still be read here).
+    func testInt8CheckpointNeverDecodesLinearWeightsToFP32() throws {
+        let (url, _, _) = try quantizedFile()
+        let model = try CLIPModel.load(config: config(), checkpoint: url, weightPrecision: .exact, precision: .int8)
+            .loaded.model
+        for layer in model.linearLayers where !layer.weight.storage.isReleased {
+            XCTAssertTrue(layer.weight.toArray().allSatisfy { $0 == 0 })
+        }
+        // The other tensors were loaded: a layer norm's weight is not zero.
+        let norm = try XCTUnwrap(model.stateEntries().first { $0.name.hasSuffix("ln_final.weight") || $0.name.hasSuffix("LayerNorm.weight") })
+        XCTAssertFalse(norm.tensor.toArray().allSatisfy { $0 == 0 }, norm.name)
+        // fp32 from the same file decodes s·q into the Linear weights.
+        let fp32 = try CLIPModel.load(config: config(), checkpoint: url, weightPrecision: .exact, precision: .fp32)
+            .loaded.model
+        XCTAssertFalse(try XCTUnwrap(fp32.linearLayers.first).weight.toArray().allSatisfy { $0 == 0 })
+    }
+
     func testMissingScaleIsNamed() throws {
         let (_, _, quantized) = try quantizedFile()
         let key = try XCTUnwrap(quantized.keys.first { quantized[$0]?.dtype == .int8 })
