@@ -119,7 +119,7 @@ let package = Package(
                                                            "TestSupport"]),
         .testTarget(name: "ONNXExportTests", dependencies: ["ONNXExport", "ONNXProto", "Models", "Tensor", "TestSupport"]),
         .testTarget(name: "QuantizedTests", dependencies: ["Quantized", "Models", "Layers", "Tensor", "Checkpoint",
-                                                         "TestSupport"]),
+                                                         "Imaging", "Tokenizer", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Dataset", "Models", "Tensor", "Tokenizer", "TestSupport"]),
     ]
 )
