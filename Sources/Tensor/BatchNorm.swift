@@ -91,13 +91,8 @@ public struct BatchNormGradients {
 /// evaluation: dx = g·weight·invStd.
 public func batchNorm2dBackward(_ gradOutput: Tensor, input x: Tensor, weight: Tensor, mean: Tensor, invStd: Tensor,
                                 training: Bool) throws -> BatchNormGradients {
-    guard x.rank == 4, gradOutput.shape == x.shape else {
-        throw TensorError.shapeMismatch(op: "batchNorm2dBackward", lhs: gradOutput.shape, rhs: x.shape)
-    }
-    let (batch, channels, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
-    for parameter in [weight, mean, invStd] where parameter.shape != [channels] {
-        throw TensorError.shapeMismatch(op: "batchNorm2dBackward", lhs: x.shape, rhs: parameter.shape)
-    }
+    let (batch, channels, plane) = try batchNormBackwardExtents(op: "batchNorm2dBackward", gradOutput, x,
+                                                                parameters: [weight, mean, invStd])
     let input = x.contiguous(), dy = gradOutput.contiguous(), w = weight.contiguous()
     let mu = mean.contiguous(), s = invStd.contiguous()
     let gradInput = Tensor(zeros: x.shape), gradWeight = Tensor(zeros: [channels]), gradBias = Tensor(zeros: [channels])
@@ -132,4 +127,17 @@ public func batchNorm2dBackward(_ gradOutput: Tensor, input x: Tensor, weight: T
         }
     }
     return BatchNormGradients(input: gradInput, weight: gradWeight, bias: gradBias)
+}
+
+/// `(N, C, H·W)` of a batch-norm backward pass's `[N, C, H, W]` input, after checking that the gradient has its
+/// shape and every per-channel parameter is `[C]`.
+func batchNormBackwardExtents(op: String, _ gradOutput: Tensor, _ x: Tensor, parameters: [Tensor]) throws -> (Int, Int, Int) {
+    guard x.rank == 4, gradOutput.shape == x.shape else {
+        throw TensorError.shapeMismatch(op: op, lhs: gradOutput.shape, rhs: x.shape)
+    }
+    let channels = x.shape[1]
+    for parameter in parameters where parameter.shape != [channels] {
+        throw TensorError.shapeMismatch(op: op, lhs: x.shape, rhs: parameter.shape)
+    }
+    return (x.shape[0], channels, x.shape[2] * x.shape[3])
 }

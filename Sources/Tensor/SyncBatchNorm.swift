@@ -83,13 +83,8 @@ public func syncBatchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMe
 /// - Throws: shape errors, or what `replicas` throws.
 public func syncBatchNorm2dBackward(_ gradOutput: Tensor, input x: Tensor, weight: Tensor, mean: Tensor, invStd: Tensor,
                                     replicas: any ReplicaSum) throws -> BatchNormGradients {
-    guard x.rank == 4, gradOutput.shape == x.shape else {
-        throw TensorError.shapeMismatch(op: "syncBatchNorm2dBackward", lhs: gradOutput.shape, rhs: x.shape)
-    }
-    let (batch, channels, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
-    for parameter in [weight, mean, invStd] where parameter.shape != [channels] {
-        throw TensorError.shapeMismatch(op: "syncBatchNorm2dBackward", lhs: x.shape, rhs: parameter.shape)
-    }
+    let (batch, channels, plane) = try batchNormBackwardExtents(op: "syncBatchNorm2dBackward", gradOutput, x,
+                                                                parameters: [weight, mean, invStd])
     let input = x.contiguous(), dy = gradOutput.contiguous(), w = weight.contiguous()
     let mu = mean.contiguous(), s = invStd.contiguous()
     let gradInput = Tensor(zeros: x.shape), gradWeight = Tensor(zeros: [channels]), gradBias = Tensor(zeros: [channels])
