@@ -34,14 +34,8 @@ func channelSums(_ x: UnsafePointer<Float>, batch: Int, channels: Int, plane: In
 ///   `TensorError.invalidShape` when x is not [N, C, H, W] or running statistics are not contiguous.
 public func batchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor,
                         training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) throws -> BatchNormResult {
-    guard x.rank == 4 else { throw TensorError.invalidShape(op: "batchNorm2d", shape: x.shape, reason: "expected [N, C, H, W]") }
-    let (batch, channels, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
-    for parameter in [weight, bias, runningMean, runningVar] where parameter.shape != [channels] {
-        throw TensorError.shapeMismatch(op: "batchNorm2d", lhs: x.shape, rhs: parameter.shape)
-    }
-    guard runningMean.isContiguous, runningVar.isContiguous else {
-        throw TensorError.invalidShape(op: "batchNorm2d", shape: runningMean.shape, reason: "running statistics must be contiguous")
-    }
+    let (batch, channels, plane) = try batchNormForwardExtents(op: "batchNorm2d", x, parameters: [weight, bias],
+                                                               runningMean: runningMean, runningVar: runningVar)
     let count = batch * plane
     if training && count <= 1 {
         throw TensorError.invalidShape(op: "batchNorm2d", shape: x.shape, reason: "training needs more than one value per channel")
@@ -138,6 +132,21 @@ func batchNormBackwardExtents(op: String, _ gradOutput: Tensor, _ x: Tensor, par
     let channels = x.shape[1]
     for parameter in parameters where parameter.shape != [channels] {
         throw TensorError.shapeMismatch(op: op, lhs: x.shape, rhs: parameter.shape)
+    }
+    return (x.shape[0], channels, x.shape[2] * x.shape[3])
+}
+
+/// `(N, C, H·W)` of a batch-norm forward pass's `[N, C, H, W]` input, after checking that every per-channel tensor is
+/// `[C]` and the running statistics (updated in place) are contiguous.
+func batchNormForwardExtents(op: String, _ x: Tensor, parameters: [Tensor], runningMean: Tensor,
+                             runningVar: Tensor) throws -> (Int, Int, Int) {
+    guard x.rank == 4 else { throw TensorError.invalidShape(op: op, shape: x.shape, reason: "expected [N, C, H, W]") }
+    let channels = x.shape[1]
+    for parameter in parameters + [runningMean, runningVar] where parameter.shape != [channels] {
+        throw TensorError.shapeMismatch(op: op, lhs: x.shape, rhs: parameter.shape)
+    }
+    guard runningMean.isContiguous, runningVar.isContiguous else {
+        throw TensorError.invalidShape(op: op, shape: runningMean.shape, reason: "running statistics must be contiguous")
     }
     return (x.shape[0], channels, x.shape[2] * x.shape[3])
 }

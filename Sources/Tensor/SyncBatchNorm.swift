@@ -17,14 +17,8 @@ public protocol ReplicaSum: Sendable {
 /// - Throws: the shape errors of `batchNorm2d`, or what `replicas` throws.
 public func syncBatchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor,
                             momentum: Float = 0.1, eps: Float = 1e-5, replicas: any ReplicaSum) throws -> BatchNormResult {
-    guard x.rank == 4 else { throw TensorError.invalidShape(op: "syncBatchNorm2d", shape: x.shape, reason: "expected [N, C, H, W]") }
-    let (batch, channels, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
-    for parameter in [weight, bias, runningMean, runningVar] where parameter.shape != [channels] {
-        throw TensorError.shapeMismatch(op: "syncBatchNorm2d", lhs: x.shape, rhs: parameter.shape)
-    }
-    guard runningMean.isContiguous, runningVar.isContiguous else {
-        throw TensorError.invalidShape(op: "syncBatchNorm2d", shape: runningMean.shape, reason: "running statistics must be contiguous")
-    }
+    let (batch, channels, plane) = try batchNormForwardExtents(op: "syncBatchNorm2d", x, parameters: [weight, bias],
+                                                               runningMean: runningMean, runningVar: runningVar)
     let input = x.contiguous(), w = weight.contiguous(), b = bias.contiguous()
     let source = UnsafePointer(input.storage.pointer + input.offset)
     let grain = Parallel.grain(elementsPerItem: batch * plane)
