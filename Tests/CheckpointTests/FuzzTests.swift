@@ -25,7 +25,7 @@ final class FuzzTests: XCTestCase {
     /// and the mix includes both outcomes (the fuzzer reaches the parser).
     private func assertMutatedTorchFilesGiveValuesOrErrors(_ names: [String], in directory: String, seed: UInt64,
                                                            file: StaticString = #filePath, line: UInt = #line) throws {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(state: seed)
         var outcomes = Outcomes()
         for name in names {
             let original = [UInt8](try Fixtures.data("\(directory)/\(name)"))
@@ -41,7 +41,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testMutatedPicklesGiveValuesOrErrors() throws {
-        var random = SplitMix64(seed: 42)
+        var random = SeededGenerator(state: 42)
         var outcomes = Outcomes()
         for name in ["state_dict.pt", "training.pt"] {
             let members = HandmadeArchive.members(of: try Fixtures.data("checkpoint/\(name)"))
@@ -59,7 +59,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testMutatedSafetensorsGiveValuesOrErrors() throws {
-        var random = SplitMix64(seed: 7)
+        var random = SeededGenerator(state: 7)
         var outcomes = Outcomes()
         let original = [UInt8](try Fixtures.data("checkpoint/state_dict.safetensors"))
         for _ in 0 ..< Self.mutationsPerSeed {
@@ -104,7 +104,7 @@ enum Mutator {
     private static let interesting: [UInt64] = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFF_FFFF, 0xFFFF_FFFF,
                                                  0x8000_0000_0000_0000, .max, 1_000_000_000_000]
 
-    static func mutate(_ input: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
+    static func mutate(_ input: [UInt8], _ random: inout SeededGenerator) -> [UInt8] {
         var bytes = input
         for _ in 0 ... random.next(3) {
             guard !bytes.isEmpty else { break }
@@ -127,20 +127,3 @@ enum Mutator {
     }
 }
 
-/// A small seeded pseudo-random generator (SplitMix64), so every run mutates the same way.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `0 ..< bound` (bound > 0).
-    mutating func next(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}

@@ -6,17 +6,6 @@ import XCTest
 /// Seeded mutations of the committed images: every input must give an image or an `ImagingError` naming the
 /// input, never a crash, hang or unbounded allocation (pixel limit lowered to 2^22 to keep the run short).
 final class DecoderFuzzTests: XCTestCase {
-    /// SplitMix64: a small deterministic generator, so failures reproduce.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let mutationsPerSeed = 250
 

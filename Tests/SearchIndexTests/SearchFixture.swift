@@ -81,18 +81,6 @@ final class CountingEmbedder: ImageEmbedder, @unchecked Sendable {
     }
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// `count` random unit vectors of `dimension` values (Gaussian directions), row-major.
 func randomUnitVectors(count: Int, dimension: Int, seed: UInt64) -> [Float] {
     var generator = SeededGenerator(state: seed)

@@ -1,21 +1,11 @@
 import Foundation
 import SearchService
+import TestSupport
 import XCTest
 
 /// Random bodies, content types, query strings and path values thrown at every route: the service answers each
 /// with a status below 500 and keeps serving.
 final class PropertyTests: XCTestCase {
-    /// SplitMix64, so a failure can be replayed from the printed seed.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let fragments = ["{", "}", "[", "]", "\"", ":", ",", "text", "image", "k", "embedding", "texts", "ids", "null",
                             "true", "-1", "0", "1e309", "3.5", "猫", "\\u0000", "\\", "entries", "clip", "textual", "visual",
@@ -23,7 +13,7 @@ final class PropertyTests: XCTestCase {
     static let contentTypes = ["application/json", "multipart/form-data; boundary=xyz", "multipart/form-data", "image/png",
                                "text/plain", "application/octet-stream", "application/x-www-form-urlencoded", ""]
 
-    func randomBody(_ rng: inout Generator) -> Data {
+    func randomBody(_ rng: inout SeededGenerator) -> Data {
         switch rng.next() % 4 {
         case 0: return Data((0..<Int(rng.next() % 300)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
         case 1:
@@ -51,7 +41,7 @@ final class PropertyTests: XCTestCase {
         }
         let seed = UInt64(ProcessInfo.processInfo.environment["CNCLIP_PROPERTY_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
         print("PropertyTests seed \(seed) (set CNCLIP_PROPERTY_SEED to replay)")
-        var rng = Generator(state: seed)
+        var rng = SeededGenerator(state: seed)
         let routes = server.server.routes
         let pathValues = ["1", "0", "-5", "99999999999999999999", "abc", "%00", "app.js", "..%2F..%2Fetc", "3.5", "11"]
         let queries = ["", "?k=3", "?k=-1", "?q=猫", "?q=", "?offset=99999999999", "?threshold=nan", "?size=1", "?q=%E7%8C%AB&k=1001"]
