@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 # Test targets (`Target.`) or classes (`Target.Class/`) whose results go through BLAS: a regular expression for
 # `swift test --filter`, which matches it against `Target.Class/testMethod`.
-NUMERIC_SUITES=${NUMERIC_SUITES:-'^(TensorTests|ModelsTests|RetrievalTests|TrainingTests|HuggingFaceTests|ONNXExportTests)\.|^SearchIndexTests\.(ExactSearchTests|IndexerTests)/'}
+NUMERIC_SUITES=${NUMERIC_SUITES:-'^(TensorTests|ModelsTests|RetrievalTests|TrainingTests|HuggingFaceTests|ONNXExportTests)\.|^DistributedTests\.(ReferenceDDPTests|ReferenceMainTests)/|^SearchIndexTests\.(ExactSearchTests|IndexerTests)/'}
 
 flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
 has() { for flag in "$@"; do [[ "$flags" == *" $flag "* ]] || return 1; done; }
