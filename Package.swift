@@ -68,7 +68,7 @@ let package = Package(
                 resources: [.copy("Resources/zeroshot_templates.json")]),
 
         // The on-disk image index: SQLite metadata, the row-aligned feature file, exact and faiss search.
-        .target(name: "SearchIndex", dependencies: ["Retrieval", "Models", "Imaging", "Tensor", "Dataset", "CFaiss", "COpenSSL",
+        .target(name: "SearchIndex", dependencies: ["Retrieval", "Distributed", "Models", "Imaging", "Tensor", "Dataset", "CFaiss", "COpenSSL",
                                                   .product(name: "GRDB", package: "GRDB.swift")]),
         // int8 / bf16 (and fp32 where faster) Linear layers through oneDNN: `--precision`.
         .target(name: "Quantized", dependencies: ["CDNNL", "CInt8Kernels", "CPUFeatures", "Tensor", "Layers", "Models", "Checkpoint",
@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"]),
         .testTarget(name: "SearchServiceTests", dependencies: ["SearchService", "SearchIndex", "Models", "Imaging", "Tensor", "Tokenizer",
                                                             "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Checkpoint", "Dataset", "Tensor", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SearchIndex", "Checkpoint", "Dataset", "Tensor", "TestSupport"]),
         .testTarget(name: "SearchIndexTests", dependencies: ["SearchIndex", "Retrieval", "Models", "Tensor", "Dataset", "Imaging", "Tokenizer",
                                                            "TestSupport"]),
         .testTarget(name: "HuggingFaceTests", dependencies: ["Models", "Checkpoint", "Imaging", "Tokenizer", "Tensor",

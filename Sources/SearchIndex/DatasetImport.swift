@@ -11,11 +11,14 @@ extension ImageIndexer {
     public func add(lmdbImages folder: String, options: Options = Options()) throws -> Summary {
         let root = ImageFiles.absolute(folder)
         let total = try LMDBImagesReader(path: root).count
-        return try addDataset(total: total, options: options) { known, preprocessor, emit in
+        // Ranks of a sharded run read the images themselves (by id); one process hands them over as it reads them.
+        let inline = !(options.shards?.isDistributed ?? false)
+        return try addDataset(total: total, options: options) { known, emit in
             let reader = try LMDBImagesReader(path: root)
             try reader.forEachImage { id, base64 in
-                emit(Self.prepareDatasetImage(base64: base64, path: DatasetImagePath.lmdb(root, id: id), id: id,
-                                              known: known, preprocessor: preprocessor))
+                let path = DatasetImagePath.lmdb(root, id: id)
+                return emit(IndexWork(source: inline ? .base64(base64) : .lmdb(folder: root), path: path, id: id, size: 0,
+                               mtime: 0, existing: known[path]))
             }
         }
     }
@@ -24,7 +27,7 @@ extension ImageIndexer {
     /// - Throws: `DatasetError.malformedLine` naming the file and line.
     public func add(tsv file: String, options: Options = Options()) throws -> Summary {
         let path = ImageFiles.absolute(file)
-        return try addDataset(total: 0, options: options) { known, preprocessor, emit in
+        return try addDataset(total: 0, options: options) { known, emit in
             let reader = try TextLineReader(path: path)
             while let line = try reader.nextString() {
                 if line.allSatisfy(\.isWhitespace) { continue }
@@ -32,21 +35,21 @@ extension ImageIndexer {
                 guard let id = Int64(parsed.id) else {
                     throw DatasetError.malformedLine(file: path, line: reader.lineNumber, reason: "image id \(parsed.id) out of range")
                 }
-                guard emit(Self.prepareDatasetImage(base64: parsed.base64, path: DatasetImagePath.tsv(path, id: id), id: id,
-                                                    known: known, preprocessor: preprocessor)) else { return }
+                let imagePath = DatasetImagePath.tsv(path, id: id)
+                guard emit(IndexWork(source: .base64(parsed.base64), path: imagePath, id: id, size: 0, mtime: 0,
+                                     existing: known[imagePath])) else { return }
             }
         }
     }
 
     private func addDataset(total: Int, options: Options,
-                            produce: @escaping @Sendable ([String: ImageRecord], ImagePreprocessor, (Prepared) -> Bool) throws -> Void)
+                            produce: @escaping @Sendable ([String: ImageRecord], (IndexWork) -> Bool) throws -> Void)
         throws -> Summary {
         let known = Dictionary(try writer.database.allRecords().map { ($0.path, $0) }, uniquingKeysWith: { $1 })
-        let preprocessor = try requireEmbedder().preprocessor
         var summary = Summary()
         let counter = Counter()
         try run(total: total, options: options, summary: &summary) { emit in
-            try produce(known, preprocessor) { item in
+            try produce(known) { item in
                 counter.increment()
                 return emit(item)
             }
@@ -54,17 +57,6 @@ extension ImageIndexer {
         summary.found = counter.value
         summary.ann = try maintainANN(options: options)
         return summary
-    }
-
-    static func prepareDatasetImage(base64: String, path: String, id: Int64, known: [String: ImageRecord],
-                                    preprocessor: ImagePreprocessor) -> Prepared {
-        switch ImageBase64.decode(base64.utf8) {
-        case .failure(let error):
-            return .failure(Failure(path: path, reason: "base64: \(error.reason)"))
-        case .success(let data):
-            return prepare(data: data, path: path, id: id, size: Int64(data.count), mtime: 0, existing: known[path],
-                           preprocessor: preprocessor)
-        }
     }
 }
 

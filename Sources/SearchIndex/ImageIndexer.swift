@@ -1,3 +1,5 @@
+import Dataset
+import Distributed
 import Foundation
 import Imaging
 import Retrieval
@@ -32,6 +34,8 @@ public final class ImageIndexer {
         public var pruned = 0
         /// The approximate index after the run, if any.
         public var ann: ANNReport?
+        /// Under `mpirun`: how many images each rank read, by rank (nil for one process).
+        public var shares: [Int]?
 
         public init() {}
     }
@@ -54,6 +58,9 @@ public final class ImageIndexer {
         /// trains on a sample and assigns rows with BLAS, where HNSW inserts row by row through faiss's distance code,
         /// which Debian's build compiles without SIMD (a 100k × 512 HNSW build ran past 14 minutes on 2 cores).
         public var automaticANNRows = 1_000_000
+        /// The ranks of an `mpirun` job sharing the reading and embedding (see `runSharded`); nil or a group of one
+        /// for a single process. Only rank 0 opens the index.
+        public var shards: Communicator?
         public init() {}
     }
 
@@ -99,22 +106,23 @@ public final class ImageIndexer {
         let known = Dictionary(try writer.database.allRecords().map { ($0.path, $0) }, uniquingKeysWith: { $1 })
         var summary = Summary()
         summary.found = files.count
-        var jobs: [FileJob] = []
+        var jobs: [IndexWork] = []
         for path in files {
             guard let stamp = ImageFiles.stamp(path) else {
-                jobs.append(FileJob(path: path, size: -1, mtime: 0, existing: known[path]))
+                jobs.append(IndexWork(source: .file, path: path, id: nil, size: -1, mtime: 0, existing: known[path]))
                 continue
             }
             if let record = known[path], record.size == stamp.size, record.mtimeNanoseconds == stamp.mtime {
                 summary.unchanged += 1
             } else {
-                jobs.append(FileJob(path: path, size: stamp.size, mtime: stamp.mtime, existing: known[path]))
+                jobs.append(IndexWork(source: .file, path: path, id: nil, size: stamp.size, mtime: stamp.mtime,
+                                      existing: known[path]))
             }
         }
-        let preprocessor = try requireEmbedder().preprocessor, queued = jobs
+        let queued = jobs
         try run(total: jobs.count, options: options, summary: &summary) { emit in
             for job in queued {
-                guard emit(Self.prepare(job, preprocessor: preprocessor)) else { return }
+                guard emit(job) else { return }
             }
         }
         if options.prune {
@@ -180,9 +188,22 @@ public final class ImageIndexer {
 
     // MARK: the pipeline
 
-    /// One file to look at: its stamp (size -1 when it could not be stat-ed) and its current record.
-    struct FileJob: Sendable {
+    /// One image to look at: where its bytes are, the path it is recorded under (a file path or a dataset
+    /// pseudo-path), its dataset id, its stamp (file size, -1 when it could not be stat-ed, and mtime; 0 for
+    /// dataset images) and its current record.
+    struct IndexWork: Sendable, Codable {
+        enum Source: Sendable, Codable {
+            /// The file at `path`.
+            case file
+            /// The entry `id` of the LMDB `imgs` database in this folder.
+            case lmdb(folder: String)
+            /// These base64 bytes (a TSV line's).
+            case base64(String)
+        }
+
+        let source: Source
         let path: String
+        let id: Int64?
         let size: Int64
         let mtime: Int64
         let existing: ImageRecord?
@@ -196,15 +217,37 @@ public final class ImageIndexer {
         case failure(Failure)
     }
 
-    static func prepare(_ job: FileJob, preprocessor: ImagePreprocessor) -> Prepared {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: job.path), options: .mappedIfSafe)
-        } catch {
-            return .failure(Failure(path: job.path, reason: "cannot read: \(error.localizedDescription)"))
+    /// Reads, hashes, decodes and preprocesses one image; `lmdb` keeps the databases opened so far.
+    static func prepare(_ work: IndexWork, preprocessor: ImagePreprocessor, lmdb: inout [String: LMDBImagesReader]) -> Prepared {
+        let base64: String
+        switch work.source {
+        case .file:
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: work.path), options: .mappedIfSafe)
+            } catch {
+                return .failure(Failure(path: work.path, reason: "cannot read: \(error.localizedDescription)"))
+            }
+            return prepare(data: data, path: work.path, id: nil, size: work.size < 0 ? Int64(data.count) : work.size,
+                           mtime: work.mtime, existing: work.existing, preprocessor: preprocessor)
+        case .base64(let text):
+            base64 = text
+        case .lmdb(let folder):
+            do {
+                let reader = try lmdb[folder] ?? LMDBImagesReader(path: folder)
+                lmdb[folder] = reader
+                base64 = try reader.base64(forImageId: work.id ?? -1)
+            } catch {
+                return .failure(Failure(path: work.path, reason: "\(error)"))
+            }
         }
-        return prepare(data: data, path: job.path, id: nil, size: job.size < 0 ? Int64(data.count) : job.size,
-                       mtime: job.mtime, existing: job.existing, preprocessor: preprocessor)
+        switch ImageBase64.decode(base64.utf8) {
+        case .failure(let error):
+            return .failure(Failure(path: work.path, reason: "base64: \(error.reason)"))
+        case .success(let data):
+            return prepare(data: data, path: work.path, id: work.id, size: Int64(data.count), mtime: 0,
+                           existing: work.existing, preprocessor: preprocessor)
+        }
     }
 
     static func prepare(data: Data, path: String, id: Int64?, size: Int64, mtime: Int64, existing: ImageRecord?,
@@ -227,23 +270,25 @@ public final class ImageIndexer {
         }
     }
 
-    /// Runs `produce` on a prefetch thread and embeds and commits what it yields, batch by batch.
+    /// Runs `produce` on a prefetch thread, which also reads and decodes each image it yields, and embeds and
+    /// commits them batch by batch; with `options.shards` spanning several ranks, `runSharded` shares the work out.
     func run(total: Int, options: Options, summary: inout Summary,
-             produce: @escaping @Sendable (_ emit: (Prepared) -> Bool) throws -> Void) throws {
+             produce: @escaping @Sendable (_ emit: (IndexWork) -> Bool) throws -> Void) throws {
+        if let shards = options.shards, shards.isDistributed {
+            return try runSharded(total: total, options: options, group: shards, summary: &summary, produce: produce)
+        }
         let embedder = try requireEmbedder()
-        let prefetcher = Prefetcher<Prepared>(capacity: max(2 * options.batchSize, 8), produce: produce)
-        let resolution = embedder.preprocessor.resolution
-        let plane = 3 * resolution * resolution
+        let preprocessor = embedder.preprocessor
+        let prefetcher = Prefetcher<Prepared>(capacity: max(2 * options.batchSize, 8)) { emit in
+            var lmdb: [String: LMDBImagesReader] = [:]
+            try produce { work in emit(Self.prepare(work, preprocessor: preprocessor, lmdb: &lmdb)) }
+        }
         var pending: [(IndexWriter.PendingImage, PreprocessedImage)] = []
         var done = 0
         progress(0, total)
         func flush() throws {
             guard !pending.isEmpty else { return }
-            let batch = Tensor(zeros: [pending.count, 3, resolution, resolution])
-            for (index, item) in pending.enumerated() {
-                item.1.tensor.contiguous().copyElements(to: batch.storage.pointer + index * plane)
-            }
-            let features = try embedder.embed(batch)
+            let features = try embedder.embed(batchOf: pending.map(\.1))
             let dimension = embedder.dimension
             try writer.commit(pending.enumerated().map { index, item in
                 IndexWriter.Entry(pending: item.0, feature: features[(index * dimension)..<((index + 1) * dimension)])

@@ -14,7 +14,7 @@ final class IndexWriter {
     private let lockDescriptor: Int32
 
     /// A new or updated image's record fields (id nil = a new image gets the next free id).
-    struct PendingImage: Sendable {
+    struct PendingImage: Sendable, Codable {
         var id: Int64?
         var path: String
         var size: Int64

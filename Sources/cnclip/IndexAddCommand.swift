@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import Models
 import SearchIndex
@@ -7,7 +8,13 @@ import SearchIndex
 struct IndexAddCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
-        abstract: "Add image files and folders (recursively), an LMDB imgs split or an imgs TSV to an index; only new and changed images are embedded.")
+        abstract: "Add image files and folders (recursively), an LMDB imgs split or an imgs TSV to an index; only new and changed images are embedded.",
+        discussion: """
+            Under `mpirun -np N` the ranks share the reading and embedding: rank 0 lists the work and hands out \
+            chunks of --batch-size images, every rank (rank 0 included) embeds its chunk, and rank 0 commits each \
+            round in order, so the index holds the same rows as one process would write. Image files must be \
+            readable at the same paths on every rank.
+            """)
 
     @OptionGroup var location: IndexLocation
     @OptionGroup var model: ModelOptions
@@ -44,10 +51,19 @@ struct IndexAddCommand: ParsableCommand {
     }
 
     func run() throws {
+        let group = try ProcessGroup.join()
+        try ProcessGroup.run(group) { try run(group: group) }
+    }
+
+    /// Under `mpirun -np N` every rank loads the model and embeds its share (see `ImageIndexer.runSharded`); rank 0
+    /// alone opens the index, prints and writes.
+    private func run(group: Communicator) throws {
         let config = try model.config(checkpoint: checkpoint.resume)
-        let identity = try indexModelIdentity(model, config: config, checkpoint: checkpoint.url())
         let loaded = try loadModel(config: config, checkpoint: checkpoint.url(), precision: precision.precision)
-        let indexer = try ImageIndexer(directory: location.url, embedder: CLIPImageEmbedder(loaded), model: identity,
+        let embedder = CLIPImageEmbedder(loaded)
+        guard group.isPrimary else { return try IndexShardWorker(embedder: embedder, group: group).serve() }
+        let identity = try indexModelIdentity(model, config: config, checkpoint: checkpoint.url())
+        let indexer = try ImageIndexer(directory: location.url, embedder: embedder, model: identity,
                                        dtype: fp16 ? .float16 : .float32)
         let display = ProgressDisplay()
         indexer.progress = display.update
@@ -59,10 +75,12 @@ struct IndexAddCommand: ParsableCommand {
         options.batchSize = batchSize
         options.prune = prune
         options.ann = ann
+        options.shards = group
         var summaries: [ImageIndexer.Summary] = []
         if !paths.isEmpty { summaries.append(try indexer.add(paths: paths, options: options)) }
         if let lmdb { summaries.append(try indexer.add(lmdbImages: lmdb, options: options)) }
         if let tsv { summaries.append(try indexer.add(tsv: tsv, options: options)) }
+        if group.isDistributed { try IndexShardWorker(embedder: embedder, group: group).finish() }
         display.finish()
         var total = ImageIndexer.Summary()
         for summary in summaries {
@@ -73,6 +91,9 @@ struct IndexAddCommand: ParsableCommand {
             total.failed += summary.failed
             total.pruned += summary.pruned
             total.ann = summary.ann ?? total.ann
+            if let shares = summary.shares {
+                total.shares = zip(total.shares ?? Array(repeating: 0, count: shares.count), shares).map { $0 + $1 }
+            }
         }
         printToStandardError("\(total.found) found, \(total.embedded) embedded, \(total.unchanged) unchanged, "
                              + "\(total.touched) re-stamped, \(total.failed.count) failed, \(total.pruned) pruned"
