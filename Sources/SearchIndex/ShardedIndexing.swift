@@ -178,7 +178,10 @@ public final class IndexShardWorker {
                 images.append(image)
             case .sameBytes(let id, let size, let mtime): outcomes.append(.sameBytes(id: id, size: size, mtime: mtime))
             case .unchanged: outcomes.append(.unchanged)
-            case .failure(let failure): outcomes.append(.failure(failure))
+            case .failure(let failure):
+                // Which rank failed matters when only some machines see the files (storage not shared).
+                outcomes.append(.failure(ImageIndexer.Failure(
+                    path: failure.path, reason: failure.reason + " (on rank \(group.rank) of \(group.worldSize), \(group.hostName))")))
             }
         }
         return Reply(outcomes: outcomes, dimension: embedder.dimension, features: try embedder.embed(batchOf: images))

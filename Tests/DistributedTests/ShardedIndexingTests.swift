@@ -84,6 +84,7 @@ final class ShardedIndexingTests: XCTestCase {
         XCTAssertEqual(second.1["shares"] as? [Int], [4, 0], "the 4 files whose stamps changed: one chunk, rank 0's")
         let failure = try XCTUnwrap((second.1["failed"] as? [[String: Any]])?.first)
         XCTAssertEqual(failure["path"] as? String, images.appendingPathComponent("broken.jpg").path)
+        XCTAssertTrue((failure["reason"] as? String ?? "").hasSuffix("(on rank 0 of 2, \(ProcessInfo.processInfo.hostName))"), "\(failure)")
         // The new and changed images form other batches here than in one process: equal within rounding.
         try assertSameIndex("one", "two", tolerance: 1e-5)
     }
