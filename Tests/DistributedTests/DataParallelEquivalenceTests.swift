@@ -77,6 +77,18 @@ final class DataParallelEquivalenceTests: XCTestCase {
         try compare("train-rn-bert1", options: ["--use-bn-sync"], single: ["--tower-gradient-scale", "0.5"])
     }
 
+    /// `--accum-freq 2` on RN50: with SyncBatchNorm each micro-batch's statistics span both ranks' rows of it, as
+    /// one process's micro-batch of 2B rows; frozen, BatchNorm stays in eval mode throughout.
+    func testResNetBertSyncBatchNormAccumulatedGatherWithGrad() throws {
+        try compare("train-rn-bert1", options: ["--use-bn-sync", "--accum-freq", "2", "--gather-with-grad"],
+                    single: ["--accum-freq", "2"], runningStatistics: true)
+    }
+
+    func testResNetBertFrozenVisionAccumulatedDefaultGather() throws {
+        try compare("train-rn-bert1", options: ["--freeze-vision", "--accum-freq", "2"],
+                    single: ["--freeze-vision", "--accum-freq", "2", "--tower-gradient-scale", "0.5"])
+    }
+
     /// The reference freezes only `BatchNorm2d` instances, so a frozen tower's SyncBatchNorm layers keep
     /// normalising with batch statistics (over every rank); one process with the flag runs them over all 2B rows.
     func testResNetBertSyncBatchNormFrozenVision() throws {
