@@ -25,14 +25,25 @@ final class ReferenceMainTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-    func testViTBertDefaultGather() throws { try compare("vit", tower: "vit") }
-    func testViTBertAccumulatedGatherWithGrad() throws { try compare("vit-accum-gwg", tower: "vit") }
+    func testViTBertDefaultGather() throws { _ = try compare("vit", tower: "vit") }
+    func testViTBertAccumulatedGatherWithGrad() throws { _ = try compare("vit-accum-gwg", tower: "vit") }
     /// Each rank normalises its own batch, and (as DDP does) rank 1 starts every training forward from rank 0's
     /// BatchNorm statistics, which then shape rank 1's validation half.
-    func testResNetBertPerRankBatchNorm() throws { try compare("rn50", tower: "rn50") }
+    func testResNetBertPerRankBatchNorm() throws { _ = try compare("rn50", tower: "rn50") }
 
-    private func compare(_ variant: String, tower: String) throws {
-        let data = try buildDataset()
+    /// The 2-rank epoch-1 checkpoint continued by one process as main.py continues it: epoch, step and AdamW state
+    /// carry over, the epoch now has 8 batches of 4, the schedule spans 16 steps and the log counts steps 9-16 while
+    /// the checkpoint says step 12.
+    func testViTBertTwoRankCheckpointResumedOnOneProcess() throws {
+        let run = try compare("vit", tower: "vit")
+        _ = try compare("vit-resumed-on-1", tower: "vit", ranks: nil,
+                        resume: run.appendingPathComponent("checkpoints/epoch1.pt"))
+    }
+
+    /// Trains `variant` as main.py did (2 ranks unless `ranks` is nil, from the tower's initial weights or `resume`),
+    /// compares, and returns the run's directory.
+    private func compare(_ variant: String, tower: String, ranks: Int? = 2, resume: URL? = nil) throws -> URL {
+        let data = try dataset()
         let options = try String(contentsOf: Fixtures.url("mainpy/\(variant).args.txt"), encoding: .utf8)
             .split(separator: "\n").map(String.init)
         let logs = directory.appendingPathComponent("logs")
@@ -40,9 +51,9 @@ final class ReferenceMainTests: XCTestCase {
             "--train-data", data.appendingPathComponent("lmdb/train").path,
             "--val-data", data.appendingPathComponent("lmdb/valid").path,
             "--model-config", Fixtures.url("mainpy/\(tower).config.json").path,
-            "--resume", Fixtures.url("mainpy/\(tower).init.pt").path, "--logs", logs.path, "--name", variant,
-        ], ranks: 2, timeout: 300)
-        try Launcher.requireSuccess(result, "2-rank train (\(variant))")
+            "--resume", (resume ?? Fixtures.url("mainpy/\(tower).init.pt")).path, "--logs", logs.path, "--name", variant,
+        ], ranks: ranks, timeout: 300)
+        try Launcher.requireSuccess(result, "\(ranks ?? 1)-rank train (\(variant))")
 
         let run = logs.appendingPathComponent(variant)
         let logName = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: run.path).first { $0.hasPrefix("out_") })
@@ -64,11 +75,13 @@ final class ReferenceMainTests: XCTestCase {
                                            try XCTUnwrap(expected.stateDict[key]).floatValues())
             XCTAssertLessThanOrEqual(error, key.hasSuffix("bias") ? 5e-4 : 1e-5, "\(variant): \(key) differs from main.py's by \(error)")
         }
+        return run
     }
 
     /// The committed TSV/JSONL as an LMDB dataset, built by `cnclip build-lmdb` (main.py read the reference's).
-    private func buildDataset() throws -> URL {
+    private func dataset() throws -> URL {
         let data = directory.appendingPathComponent("data")
+        if FileManager.default.fileExists(atPath: data.path) { return data }
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         for split in ["train", "valid"] {
             for file in ["\(split)_imgs.tsv", "\(split)_texts.jsonl"] {
