@@ -109,7 +109,7 @@ final class DistributedTrainingTests: XCTestCase {
             let deadline = Date().addingTimeInterval(90)
             while Date() < deadline {
                 if FileManager.default.fileExists(atPath: log.appendingPathComponent("checkpoints/epoch_1_2.pt").path),
-                   let pid = Self.rankProcess(1) {
+                   let pid = Launcher.rankProcess(1) {
                     kill(pid, SIGKILL)
                     killed = pid
                     return
@@ -174,19 +174,6 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("rank 1 differs from rank 0: its model weights"), result.stderr.suffix(3000).description)
     }
 
-    /// The pid of a running cnclip process whose environment says it is MPI rank `rank`.
-    static func rankProcess(_ rank: Int) -> Int32? {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
-        for entry in entries {
-            guard let pid = Int32(entry),
-                  let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
-                  command.hasPrefix(Launcher.cnclip.path),
-                  let environment = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
-            let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            if variables.contains("OMPI_COMM_WORLD_RANK=\(rank)") { return pid }
-        }
-        return nil
-    }
 
     private func summary(_ stdout: String) throws -> [String: Any] {
         let line = try XCTUnwrap(stdout.split(separator: "\n").last { $0.hasPrefix("{") })

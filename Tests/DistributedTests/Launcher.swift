@@ -61,6 +61,20 @@ enum Launcher {
                       stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 
+    /// The pid of a running cnclip process whose environment says it is MPI rank `rank`.
+    static func rankProcess(_ rank: Int) -> Int32? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        for entry in entries {
+            guard let pid = Int32(entry),
+                  let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
+                  command.hasPrefix(Launcher.cnclip.path),
+                  let environment = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+            let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            if variables.contains("OMPI_COMM_WORLD_RANK=\(rank)") { return pid }
+        }
+        return nil
+    }
+
     /// Fails the test (with both outputs) unless `result` exited 0.
     static func requireSuccess(_ result: Result, _ what: String, file: StaticString = #filePath, line: UInt = #line) throws {
         if result.status != 0 {

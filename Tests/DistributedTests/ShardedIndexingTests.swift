@@ -20,9 +20,9 @@ final class ShardedIndexingTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     /// Runs `index add` on `index` (one process, or 2 ranks) and returns its JSON summary.
-    private func add(_ index: String, ranks: Int?, _ sources: [String]) throws -> [String: Any] {
+    private func add(_ index: String, ranks: Int?, _ sources: [String], batch: Int = 4) throws -> [String: Any] {
         let result = try Launcher.run(["index", "add", "--index", directory.appendingPathComponent(index).path,
-                                       "--batch-size", "4"] + modelFlags + sources, ranks: ranks, timeout: 240)
+                                       "--batch-size", String(batch)] + modelFlags + sources, ranks: ranks, timeout: 240)
         try Launcher.requireSuccess(result, "index add (\(ranks ?? 1) ranks)")
         let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("{") }
         XCTAssertEqual(lines.count, 1, "only rank 0 prints the summary:\n\(result.stdout)")
@@ -87,6 +87,60 @@ final class ShardedIndexingTests: XCTestCase {
         XCTAssertTrue((failure["reason"] as? String ?? "").hasSuffix("(on rank 0 of 2, \(ProcessInfo.processInfo.hostName))"), "\(failure)")
         // The new and changed images form other batches here than in one process: equal within rounding.
         try assertSameIndex("one", "two", tolerance: 1e-5)
+    }
+
+    /// kill -9 of rank 1 mid-run ends the job naming the rank; every round rank 0 committed stays, and a second
+    /// 2-rank run completes the index to exactly what one uninterrupted process writes.
+    func testKilledRankEndsTheJobAndARerunCompletesTheIndex() throws {
+        let images = directory.appendingPathComponent("images")
+        let source = Fixtures.url("search/images")
+        for copy in 0..<4 {
+            try FileManager.default.copyItem(at: source, to: images.appendingPathComponent("copy\(copy)"))
+        }
+        let total = 4 * (try FileManager.default.subpathsOfDirectory(atPath: source.path).filter { $0.hasSuffix(".png") }.count)
+        let interrupted = directory.appendingPathComponent("interrupted")
+        func committed() -> Int { (try? ImageIndex.open(directory: interrupted, readOnly: true).info.count) ?? 0 }
+        let arguments = ["index", "add", "--index", interrupted.path, "--batch-size", "1"] + modelFlags + [images.path]
+        var seen = 0, killed: Int32 = 0
+        let started = Date()
+        let result = try Launcher.execute(["timeout", "-k", "5", "120"] + Launcher.mpirun(ranks: 2) + [Launcher.cnclip.path]
+                                          + arguments) { _ in
+            let deadline = Date().addingTimeInterval(90)
+            while Date() < deadline {
+                seen = committed()
+                if seen >= 20, let pid = Launcher.rankProcess(1) {
+                    kill(pid, SIGKILL)
+                    killed = pid
+                    return
+                }
+                usleep(2_000)
+            }
+        }
+        XCTAssertNotEqual(killed, 0, "rank 1 was never killed (\(seen) rows seen)")
+        XCTAssertFalse(result.timedOut, "the job hung after rank 1 was killed")
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 110)
+        XCTAssertTrue(result.stderr.contains("rank 1") && result.stderr.contains("signal 9"), String(result.stderr.suffix(3000)))
+        let afterKill = committed()
+        XCTAssertGreaterThanOrEqual(afterKill, seen, "rounds committed before the kill are kept")
+        XCTAssertLessThan(afterKill, total, "killed mid-run")
+
+        let resumed = try add("interrupted", ranks: 2, [images.path], batch: 1)
+        XCTAssertEqual(resumed["unchanged"] as? Int, afterKill)
+        XCTAssertEqual(resumed["embedded"] as? Int, total - afterKill)
+        _ = try add("whole", ranks: nil, [images.path], batch: 1)
+        // Both sides embedded one image per batch, so the features are the same bytes (ids and rows may differ:
+        // the resumed run took the remaining images in its own order).
+        let a = try ImageIndex.open(directory: interrupted, readOnly: true)
+        let b = try ImageIndex.open(directory: directory.appendingPathComponent("whole"), readOnly: true)
+        XCTAssertEqual(a.info.count, total)
+        XCTAssertEqual(a.info.rows, total, "no duplicate rows")
+        let byPath = Dictionary(uniqueKeysWithValues: try b.records().map { ($0.path, $0) })
+        for record in try a.records() {
+            let other = try XCTUnwrap(byPath[record.path])
+            XCTAssertEqual(record.contentHash, other.contentHash)
+            XCTAssertEqual(a.feature(id: record.id), b.feature(id: other.id), record.path)
+        }
     }
 
     func testTwoRanksIndexLMDBAndTSVSourcesAsOneProcessDoes() throws {
