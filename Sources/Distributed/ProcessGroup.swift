@@ -21,6 +21,17 @@ public enum ProcessGroup {
         ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].contains { environment[$0] != nil }
     }
 
+    /// The number of processes the MPI launcher started (from its environment, before MPI is initialised), or nil
+    /// when no launcher that says so started this one.
+    public static func launcherWorldSize(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Int? {
+        ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].lazy.compactMap { environment[$0].flatMap { Int($0) } }.first
+    }
+
+    /// This process's rank as the MPI launcher's environment gives it (before MPI is initialised), or nil.
+    public static func launcherRank(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Int? {
+        ["OMPI_COMM_WORLD_RANK", "PMI_RANK"].lazy.compactMap { environment[$0].flatMap { Int($0) } }.first
+    }
+
     /// The group of this process: MPI's world under a launcher, otherwise a group of one.
     /// - Throws: `DistributedError.launch` when the torch variables ask for a group this launch cannot form or
     ///   disagree with MPI (under MPI, after initialising it, so the caller can abort every rank), or

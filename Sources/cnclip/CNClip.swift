@@ -1,4 +1,6 @@
 import ArgumentParser
+import Distributed
+import Foundation
 
 /// `cnclip`: Chinese-CLIP in Swift. Subcommands are named after the reference's scripts.
 @main
@@ -31,4 +33,25 @@ struct CNClip: AsyncParsableCommand {
             TrainStepDumpCommand.self,
         ]
     )
+
+    /// Parses, refuses one-process commands started as several MPI ranks, and runs.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            do {
+                try refuseUnsupportedRanks(command)
+            } catch {
+                // Every rank refuses; rank 0 alone says why.
+                if (ProcessGroup.launcherRank() ?? 0) != 0 { Foundation.exit(1) }
+                throw error
+            }
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

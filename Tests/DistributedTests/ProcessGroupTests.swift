@@ -16,6 +16,22 @@ final class ProcessGroupTests: XCTestCase {
         XCTAssertThrowsError(try ProcessGroup.join(environment: ["LOCAL_RANK": "x"])) { XCTAssertTrue("\($0)".contains("LOCAL_RANK=x")) }
     }
 
+    /// A one-process command started as 2 ranks is refused on every rank before it does anything (each rank would
+    /// repeat the whole job); with one rank, or a command that shares its work, it runs.
+    func testOneProcessCommandsRefuseSeveralRanks() throws {
+        XCTAssertEqual(ProcessGroup.launcherWorldSize(["OMPI_COMM_WORLD_SIZE": "3"]), 3)
+        XCTAssertNil(ProcessGroup.launcherWorldSize([:]))
+        let refused = try Launcher.run(["tokenize", "你好"], ranks: 2)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("`cnclip tokenize` runs in one process, but this launch has 2 ranks"), refused.stderr)
+        XCTAssertFalse(refused.stdout.contains("[101"), refused.stdout)
+        let index = try Launcher.run(["index", "status", "--index", "/nonexistent"], ranks: 2)
+        XCTAssertTrue(index.stderr.contains("`cnclip status` runs in one process"), index.stderr)
+        let one = try Launcher.run(["tokenize", "你好"], ranks: 1)
+        try Launcher.requireSuccess(one, "tokenize as 1 rank")
+        XCTAssertTrue(one.stdout.hasPrefix("[101, 872, 1962, 102"), one.stdout)
+    }
+
     func testDefaultThreadsShareTheAllowedCores() throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let allowed = try XCTUnwrap(ProcessGroup.allowedCores())
