@@ -56,7 +56,7 @@ extension ImageIndexer {
                 }
                 done += reply.outcomes.count
             }
-            try writer.commit(entries)
+            if !entries.isEmpty { try writer.commit(entries) }
             progress(done, total)
             if exhausted { return }
         }
