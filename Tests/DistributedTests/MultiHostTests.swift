@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import SearchIndex
 import TestSupport
 import XCTest
 
@@ -66,13 +67,17 @@ final class MultiHostTests: XCTestCase {
                       "--resume", Fixtures.url("training/\(name).init.pt").path, "--batch", batch.path,
                       "--steps", "3", "--lr", "1e-3", "--warmup", "2", "--max-steps", "10"]
         let twoPath = directory.appendingPathComponent("two.pt"), onePath = directory.appendingPathComponent("one.pt")
+        /// `cnclip arguments` as rank 0 in the first namespace and rank 1 in the second.
+        func acrossNamespaces(_ arguments: [String]) throws -> Launcher.Result {
+            try Launcher.execute(
+                ["ip", "netns", "exec", first, "timeout", "-k", "5", "180", "mpirun", "--allow-run-as-root", "--oversubscribe",
+                 "--host", "10.231.0.1:1,10.231.0.2:1", "-np", "2", "--mca", "plm_rsh_agent", agent.path,
+                 "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "10.231.0.0/24",
+                 "--mca", "oob_tcp_if_include", "10.231.0.0/24", "-x", "CNCLIP_NUM_THREADS",
+                 Launcher.cnclip.path] + arguments)
+        }
         let before = try transmittedBytes(first, veth0)
-        let two = try Launcher.execute(
-            ["ip", "netns", "exec", first, "timeout", "-k", "5", "180", "mpirun", "--allow-run-as-root", "--oversubscribe",
-             "--host", "10.231.0.1:1,10.231.0.2:1", "-np", "2", "--mca", "plm_rsh_agent", agent.path,
-             "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "10.231.0.0/24",
-             "--mca", "oob_tcp_if_include", "10.231.0.0/24", "-x", "CNCLIP_NUM_THREADS",
-             Launcher.cnclip.path] + common + ["--gather-with-grad", "--output", twoPath.path])
+        let two = try acrossNamespaces(common + ["--gather-with-grad", "--output", twoPath.path])
         try Launcher.requireSuccess(two, "2 ranks in 2 namespaces")
         let sent = try transmittedBytes(first, veth0) - before
         // Three steps of gradient averaging (the tiny model's gradients are tens of kB) crossed the veth pair.
@@ -85,6 +90,24 @@ final class MultiHostTests: XCTestCase {
             let error = relativeDifference(key, try XCTUnwrap(a[key]).floatValues(), try XCTUnwrap(b[key]).floatValues())
             XCTAssertLessThanOrEqual(error, 1e-5, "\(key) differs by \(error)")
         }
+
+        // A sharded index add across the two "machines" (the folder stands for shared storage): the same records
+        // and feature bytes as one process.
+        let images = directory.appendingPathComponent("images")
+        try FileManager.default.copyItem(at: Fixtures.url("search/images/3-dress"), to: images.appendingPathComponent("dress"))
+        try FileManager.default.copyItem(at: Fixtures.url("search/images/8-bag"), to: images.appendingPathComponent("bag"))
+        let model = ["--model-config", Fixtures.url("search/fashion-clip.config.json").path, "--vision-model", "fashion-vit",
+                     "--text-model", "fashion-bert", "--resume", Fixtures.url("search/fashion-clip.safetensors").path]
+        let indexes = (directory.appendingPathComponent("index-two"), directory.appendingPathComponent("index-one"))
+        try Launcher.requireSuccess(try acrossNamespaces(["index", "add", "--index", indexes.0.path, "--batch-size", "4"]
+                                                         + model + [images.path]), "index add in 2 namespaces")
+        try Launcher.requireSuccess(try Launcher.run(["index", "add", "--index", indexes.1.path, "--batch-size", "4"]
+                                                     + model + [images.path]), "index add in 1 process")
+        let shared = try ImageIndex.open(directory: indexes.0, readOnly: true), single = try ImageIndex.open(directory: indexes.1, readOnly: true)
+        let records = try single.records()
+        XCTAssertEqual(try shared.records().map(\.path), records.map(\.path))
+        XCTAssertGreaterThan(records.count, 8)
+        for record in records { XCTAssertEqual(shared.feature(id: record.id), single.feature(id: record.id), record.path) }
     }
 
     /// Bytes sent through `device` in `namespace` (from sysfs inside the namespace).
