@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Sharded `cnclip index add` over MPI ranks on this machine: images/s of 1 rank and of N ranks (THREADS threads each,
-# default 1) indexing the same folder of IMAGES new 64×64 BMP files (default 48) with a random-weight VISION tower
-# (default ViT-B-16), each configuration run ROUNDS times (default 2), alternating, best of each reported.
-# Usage: Scripts/bench/mpi-index.sh [ranks=2]   (env: IMAGES, ROUNDS, THREADS, VISION, TEXT, BATCH)
+# default 1) indexing the same folder of IMAGES new SIZE×SIZE BMP files (default 48 of 64×64; large ones make reading
+# and resizing count, as photos do) with a random-weight VISION tower (default ViT-B-16), each configuration run ROUNDS
+# times (default 2), alternating, best of each reported.
+# Usage: Scripts/bench/mpi-index.sh [ranks=2]   (env: IMAGES, SIZE, ROUNDS, THREADS, VISION, TEXT, BATCH)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ranks=${1:-2}
 images=${IMAGES:-48}
+size=${SIZE:-64}
 rounds=${ROUNDS:-2}
 threads=${THREADS:-1}
 vision=${VISION:-ViT-B-16}
@@ -17,15 +19,16 @@ cnclip=$PWD/.build/release/cnclip
 work=${TMPDIR:-/tmp}/cnclip-mpi-index
 rm -rf "$work" && mkdir -p "$work/images"
 
-python3 - "$work/images" "$images" <<'PY'
+python3 - "$work/images" "$images" "$size" <<'PY'
 import random, struct, sys
-directory, count = sys.argv[1], int(sys.argv[2])
+directory, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 random.seed(0)
 for i in range(count):
-    w = h = 64
+    w = h = size
     colour = [random.randrange(200) for _ in range(3)]
     row = bytes(colour[::-1]) * w
-    pixels = b"".join(bytes(min(255, c + random.randrange(40)) for c in row) for _ in range(h))
+    noise = [bytes(min(255, c + random.randrange(40)) for c in row) for _ in range(8)]
+    pixels = b"".join(noise[y % 8] for y in range(h))
     with open(f"{directory}/{i:05d}.bmp", "wb") as f:
         f.write(b"BM" + struct.pack("<IHHI", 54 + len(pixels), 0, 0, 54) + struct.pack(
             "<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(pixels), 2835, 2835, 0, 0) + pixels)
@@ -48,7 +51,7 @@ run() { # ranks → prints "images/s seconds" of one fresh `index add`, the whol
         "$images" "$start" "$end"
 }
 
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; $vision, $images images, batch $batch, $threads thread(s) per rank" >&2
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; $vision, $images images of ${size}×$size, batch $batch, $threads thread(s) per rank" >&2
 best_one=0 best_many=0
 for _ in $(seq "$rounds"); do
     read -r rate seconds < <(run 1);        echo "1 rank:   $seconds s, $rate images/s (model load included)" >&2

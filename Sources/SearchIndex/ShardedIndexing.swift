@@ -9,22 +9,23 @@ import Tensor
 /// index. Rank 0 lists the work (file stamps against the records, or dataset ids: the same list one process makes) and
 /// hands it out in rounds of N chunks of `batchSize` images, chunk r to rank r (itself included); each rank reads,
 /// hashes, decodes and embeds its chunk as one batch and sends back the outcome of every image with the features, and
-/// rank 0 commits the round's images in list order. The index therefore holds the same records in the same rows as
-/// one process's, and for a new folder whose every image decodes (each chunk then forms the batch one process would)
-/// the same feature bytes. Rank 0 never holds more than one round. Files must be readable at the same paths on every
-/// rank; LMDB images are read by id on each rank; a TSV's base64 lines travel from rank 0.
+/// rank 0 commits the round's images in list order. Each round is announced one round ahead, so every rank decodes
+/// its next chunk on a second thread while it embeds the current one (as one process's prefetch thread does).
+/// The index therefore holds the same records in the same rows as one process's, and for a new folder whose every
+/// image decodes (each chunk then forms the batch one process would) the same feature bytes. Rank 0 holds at most two
+/// rounds. Files must be readable at the same paths on every rank; LMDB images are read by id on each rank; a TSV's
+/// base64 lines travel from rank 0.
 extension ImageIndexer {
     func runSharded(total: Int, options: Options, group: Communicator, summary: inout Summary,
                     produce: @escaping @Sendable (_ emit: (IndexWork) -> Bool) throws -> Void) throws {
         let worker = IndexShardWorker(embedder: try requireEmbedder(), group: group)
         let chunkSize = options.batchSize, ranks = group.worldSize
         let prefetcher = Prefetcher<IndexWork>(capacity: 2 * chunkSize * ranks, produce: produce)
-        var done = 0
+        var done = 0, exhausted = false
         summary.shares = Array(repeating: 0, count: ranks)
         progress(0, total)
         while true {
             var chunks: [[IndexWork]] = []
-            var exhausted = false
             while chunks.count < ranks {
                 var chunk: [IndexWork] = []
                 while !exhausted && chunk.count < chunkSize {
@@ -32,33 +33,36 @@ extension ImageIndexer {
                 }
                 chunks.append(chunk)
             }
-            guard chunks.contains(where: { !$0.isEmpty }) else { return }
-            var entries: [IndexWriter.Entry] = []
-            for (rank, reply) in try worker.round(chunks).enumerated() {
-                summary.shares?[rank] += reply.outcomes.count
-                var row = 0
-                for outcome in reply.outcomes {
-                    switch outcome {
-                    case .image(let pending):
-                        entries.append(IndexWriter.Entry(pending: pending,
-                                                         feature: reply.features[(row * reply.dimension)..<((row + 1) * reply.dimension)]))
-                        row += 1
-                        summary.embedded += 1
-                    case .sameBytes(let id, let size, let mtime):
-                        try writer.touch(id: id, size: size, mtimeNanoseconds: mtime)
-                        summary.touched += 1
-                    case .unchanged:
-                        summary.unchanged += 1
-                    case .failure(let failure):
-                        log("skipped \(failure.path): \(failure.reason)")
-                        summary.failed.append(failure)
+            let hasWork = chunks.contains { !$0.isEmpty }
+            // Announces this round and returns the previous one's replies.
+            if let replies = try worker.exchange(next: hasWork ? chunks : nil) {
+                var entries: [IndexWriter.Entry] = []
+                for (rank, reply) in replies.enumerated() {
+                    summary.shares?[rank] += reply.outcomes.count
+                    var row = 0
+                    for outcome in reply.outcomes {
+                        switch outcome {
+                        case .image(let pending):
+                            entries.append(IndexWriter.Entry(pending: pending,
+                                                             feature: reply.features[(row * reply.dimension)..<((row + 1) * reply.dimension)]))
+                            row += 1
+                            summary.embedded += 1
+                        case .sameBytes(let id, let size, let mtime):
+                            try writer.touch(id: id, size: size, mtimeNanoseconds: mtime)
+                            summary.touched += 1
+                        case .unchanged:
+                            summary.unchanged += 1
+                        case .failure(let failure):
+                            log("skipped \(failure.path): \(failure.reason)")
+                            summary.failed.append(failure)
+                        }
                     }
+                    done += reply.outcomes.count
                 }
-                done += reply.outcomes.count
+                if !entries.isEmpty { try writer.commit(entries) }
+                progress(done, total)
             }
-            if !entries.isEmpty { try writer.commit(entries) }
-            progress(done, total)
-            if exhausted { return }
+            if !hasWork { return }
         }
     }
 }
@@ -70,17 +74,19 @@ extension ImageIndexer {
 public final class IndexShardWorker {
     let embedder: any ImageEmbedder
     let group: Communicator
-    /// LMDB databases this rank has opened, by folder.
-    private var lmdb: [String: LMDBImagesReader] = [:]
+    /// This rank's chunk of the last round announced, being read and decoded on its own thread.
+    private var pending: Prefetcher<ImageIndexer.Prepared>?
 
     public init(embedder: any ImageEmbedder, group: Communicator) {
         self.embedder = embedder
         self.group = group
     }
 
-    /// What rank 0 broadcasts: a round of chunks (one per rank), or the end of the job.
+    /// What rank 0 broadcasts: the next round's chunks (one per rank), no further round for now (`drain`: finish the
+    /// pending one), or the end of the job.
     enum Message: Codable {
         case round([[ImageIndexer.IndexWork]])
+        case drain
         case finish
     }
 
@@ -138,15 +144,22 @@ public final class IndexShardWorker {
     /// Ranks other than 0: processes the chunks rank 0 hands out until it ends the job.
     public func serve() throws {
         while true {
-            switch try JSONDecoder().decode(Message.self, from: Data(try group.broadcast([], root: 0))) {
+            let message = try JSONDecoder().decode(Message.self, from: Data(try group.broadcast([], root: 0)))
+            var next: Prefetcher<ImageIndexer.Prepared>?
+            switch message {
             case .finish:
+                guard pending == nil else { throw IndexError.io(path: "rank 0", reason: "the job ended with a round in flight") }
                 return
+            case .drain:
+                next = nil
             case .round(let chunks):
                 guard chunks.count == group.worldSize else {
                     throw IndexError.io(path: "rank 0", reason: "a round of \(chunks.count) chunks for \(group.worldSize) ranks")
                 }
-                _ = try group.gather(try process(chunks[group.rank]).encoded(), root: 0)
+                next = startPreparing(chunks[group.rank])
             }
+            if let current = pending { _ = try group.gather(try embed(current).encoded(), root: 0) }
+            pending = next
         }
     }
 
@@ -155,10 +168,14 @@ public final class IndexShardWorker {
         _ = try group.broadcast(Array(try JSONEncoder().encode(Message.finish)), root: 0)
     }
 
-    /// Rank 0: hands out one round and returns every rank's reply in rank order (its own first).
-    func round(_ chunks: [[ImageIndexer.IndexWork]]) throws -> [Reply] {
-        _ = try group.broadcast(Array(try JSONEncoder().encode(Message.round(chunks))), root: 0)
-        let own = try process(chunks[0])
+    /// Rank 0: announces the next round (nil: none for now), starts reading its own chunk of it, then embeds its chunk
+    /// of the previous round and returns every rank's replies to that round in rank order (nil when there was none).
+    func exchange(next chunks: [[ImageIndexer.IndexWork]]?) throws -> [Reply]? {
+        _ = try group.broadcast(Array(try JSONEncoder().encode(chunks.map { Message.round($0) } ?? .drain)), root: 0)
+        let next = chunks.map { startPreparing($0[0]) }
+        defer { pending = next }
+        guard let current = pending else { return nil }
+        let own = try embed(current)
         guard let replies = try group.gather(try own.encoded(), root: 0) else {
             throw IndexError.io(path: "rank 0", reason: "the gather of index shard replies returned nothing")
         }
@@ -167,12 +184,23 @@ public final class IndexShardWorker {
         }
     }
 
-    /// Reads, decodes and embeds one chunk (its images as one batch).
-    func process(_ chunk: [ImageIndexer.IndexWork]) throws -> Reply {
+    /// Reads, hashes, decodes and preprocesses `chunk` on a thread of its own.
+    func startPreparing(_ chunk: [ImageIndexer.IndexWork]) -> Prefetcher<ImageIndexer.Prepared> {
+        let preprocessor = embedder.preprocessor
+        return Prefetcher(capacity: max(chunk.count, 1)) { emit in
+            var lmdb: [String: LMDBImagesReader] = [:]
+            for work in chunk {
+                guard emit(ImageIndexer.prepare(work, preprocessor: preprocessor, lmdb: &lmdb)) else { return }
+            }
+        }
+    }
+
+    /// Embeds a prepared chunk (its images as one batch) and says what became of each image.
+    func embed(_ prepared: Prefetcher<ImageIndexer.Prepared>) throws -> Reply {
         var outcomes: [Outcome] = []
         var images: [PreprocessedImage] = []
-        for work in chunk {
-            switch ImageIndexer.prepare(work, preprocessor: embedder.preprocessor, lmdb: &lmdb) {
+        while let item = try prepared.next() {
+            switch item {
             case .image(let pending, let image):
                 outcomes.append(.image(pending))
                 images.append(image)
