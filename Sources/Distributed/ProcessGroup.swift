@@ -18,7 +18,7 @@ import Foundation
 public enum ProcessGroup {
     /// Whether a process launcher (mpirun/orterun, Hydra, PMIx) started this process.
     public static func launchedByMPI(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
-        ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].contains { environment[$0] != nil }
+        launcherWorldSize(environment) != nil || environment["PMIX_RANK"] != nil
     }
 
     /// The number of processes the MPI launcher started (from its environment, before MPI is initialised), or nil

@@ -209,12 +209,32 @@ public final class ImageIndexer {
         let existing: ImageRecord?
     }
 
-    /// What the prefetch thread hands to the model thread.
-    enum Prepared: Sendable {
-        case image(IndexWriter.PendingImage, PreprocessedImage)
+    /// What became of an image that needs no embedding.
+    enum Settled: Sendable, Codable {
+        /// Same bytes under a new size/mtime: re-stamped.
         case sameBytes(id: Int64, size: Int64, mtime: Int64)
         case unchanged
         case failure(Failure)
+    }
+
+    /// What the prefetch thread hands to the model thread: an image to embed, or one already settled.
+    enum Prepared: Sendable {
+        case image(IndexWriter.PendingImage, PreprocessedImage)
+        case settled(Settled)
+    }
+
+    /// Records a settled image: the new stamp in the index, the count (and the reason of a failure) in `summary`.
+    func record(_ settled: Settled, in summary: inout Summary) throws {
+        switch settled {
+        case .sameBytes(let id, let size, let mtime):
+            try writer.touch(id: id, size: size, mtimeNanoseconds: mtime)
+            summary.touched += 1
+        case .unchanged:
+            summary.unchanged += 1
+        case .failure(let failure):
+            log("skipped \(failure.path): \(failure.reason)")
+            summary.failed.append(failure)
+        }
     }
 
     /// Reads, hashes, decodes and preprocesses one image; `lmdb` keeps the databases opened so far.
@@ -226,7 +246,7 @@ public final class ImageIndexer {
             do {
                 data = try Data(contentsOf: URL(fileURLWithPath: work.path), options: .mappedIfSafe)
             } catch {
-                return .failure(Failure(path: work.path, reason: "cannot read: \(error.localizedDescription)"))
+                return .settled(.failure(Failure(path: work.path, reason: "cannot read: \(error.localizedDescription)")))
             }
             return prepare(data: data, path: work.path, id: nil, size: work.size < 0 ? Int64(data.count) : work.size,
                            mtime: work.mtime, existing: work.existing, preprocessor: preprocessor)
@@ -238,12 +258,12 @@ public final class ImageIndexer {
                 lmdb[folder] = reader
                 base64 = try reader.base64(forImageId: work.id ?? -1)
             } catch {
-                return .failure(Failure(path: work.path, reason: "\(error)"))
+                return .settled(.failure(Failure(path: work.path, reason: "\(error)")))
             }
         }
         switch ImageBase64.decode(base64.utf8) {
         case .failure(let error):
-            return .failure(Failure(path: work.path, reason: "base64: \(error.reason)"))
+            return .settled(.failure(Failure(path: work.path, reason: "base64: \(error.reason)")))
         case .success(let data):
             return prepare(data: data, path: work.path, id: work.id, size: Int64(data.count), mtime: 0,
                            existing: work.existing, preprocessor: preprocessor)
@@ -254,8 +274,8 @@ public final class ImageIndexer {
                         preprocessor: ImagePreprocessor) -> Prepared {
         let hash = ContentHash.sha256(data)
         if let existing, existing.contentHash == hash {
-            if existing.size == size && existing.mtimeNanoseconds == mtime { return .unchanged }
-            return .sameBytes(id: existing.id, size: size, mtime: mtime)
+            if existing.size == size && existing.mtimeNanoseconds == mtime { return .settled(.unchanged) }
+            return .settled(.sameBytes(id: existing.id, size: size, mtime: mtime))
         }
         do {
             let decoded = try ImageDecoder.decode(data, name: path)
@@ -266,7 +286,7 @@ public final class ImageIndexer {
             // Decoder messages start with the name they were given; the failure names the path once.
             let message = "\(error)"
             let reason = message.hasPrefix(path + ": ") ? String(message.dropFirst(path.count + 2)) : message
-            return .failure(Failure(path: path, reason: reason))
+            return .settled(.failure(Failure(path: path, reason: reason)))
         }
     }
 
@@ -303,18 +323,8 @@ public final class ImageIndexer {
             case .image(let record, let image):
                 pending.append((record, image))
                 if pending.count >= options.batchSize { try flush() }
-            case .sameBytes(let id, let size, let mtime):
-                try writer.touch(id: id, size: size, mtimeNanoseconds: mtime)
-                summary.touched += 1
-                done += 1
-                progress(done, total)
-            case .unchanged:
-                summary.unchanged += 1
-                done += 1
-                progress(done, total)
-            case .failure(let failure):
-                log("skipped \(failure.path): \(failure.reason)")
-                summary.failed.append(failure)
+            case .settled(let settled):
+                try record(settled, in: &summary)
                 done += 1
                 progress(done, total)
             }

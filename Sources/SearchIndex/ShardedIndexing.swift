@@ -47,14 +47,8 @@ extension ImageIndexer {
                                                              feature: reply.features[(row * reply.dimension)..<((row + 1) * reply.dimension)]))
                             row += 1
                             summary.embedded += 1
-                        case .sameBytes(let id, let size, let mtime):
-                            try writer.touch(id: id, size: size, mtimeNanoseconds: mtime)
-                            summary.touched += 1
-                        case .unchanged:
-                            summary.unchanged += 1
-                        case .failure(let failure):
-                            log("skipped \(failure.path): \(failure.reason)")
-                            summary.failed.append(failure)
+                        case .settled(let settled):
+                            try record(settled, in: &summary)
                         }
                     }
                     done += reply.outcomes.count
@@ -90,12 +84,10 @@ public final class IndexShardWorker {
         case finish
     }
 
-    /// What a rank did with one image of its chunk.
+    /// What a rank did with one image of its chunk: embedded it (its feature follows in the reply), or settled it.
     enum Outcome: Codable {
         case image(IndexWriter.PendingImage)
-        case sameBytes(id: Int64, size: Int64, mtime: Int64)
-        case unchanged
-        case failure(ImageIndexer.Failure)
+        case settled(ImageIndexer.Settled)
     }
 
     /// A rank's reply: the outcome of each image of its chunk, in order, and the features of the embedded ones.
@@ -204,12 +196,12 @@ public final class IndexShardWorker {
             case .image(let pending, let image):
                 outcomes.append(.image(pending))
                 images.append(image)
-            case .sameBytes(let id, let size, let mtime): outcomes.append(.sameBytes(id: id, size: size, mtime: mtime))
-            case .unchanged: outcomes.append(.unchanged)
-            case .failure(let failure):
+            case .settled(.failure(let failure)):
                 // Which rank failed matters when only some machines see the files (storage not shared).
-                outcomes.append(.failure(ImageIndexer.Failure(
-                    path: failure.path, reason: failure.reason + " (on rank \(group.rank) of \(group.worldSize), \(group.hostName))")))
+                outcomes.append(.settled(.failure(ImageIndexer.Failure(
+                    path: failure.path, reason: failure.reason + " (on rank \(group.rank) of \(group.worldSize), \(group.hostName))"))))
+            case .settled(let settled):
+                outcomes.append(.settled(settled))
             }
         }
         return Reply(outcomes: outcomes, dimension: embedder.dimension, features: try embedder.embed(batchOf: images))
