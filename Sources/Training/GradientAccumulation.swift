@@ -24,10 +24,10 @@ extension TrainingStep {
     /// Forwards a micro-batch without gradient (training mode: dropout, BatchNorm batch statistics) and keeps its
     /// features; `dropoutSeed` seeds this pass and, derived from it, the later gradient pass.
     public func cacheMicroBatch(images: Tensor, tokens: [[Int]], dropoutSeed: UInt64) throws {
-        try bufferBroadcast.beforeForward()
-        defer { bufferBroadcast.afterForward(withGradient: false) }
-        let forward = try model.forwardTraining(images: images, tokens: tokens, pass: trainingPass(seed: dropoutSeed),
-                                                freezeVision: options.freezeVision)
+        let forward = try bufferBroadcast.forwardPass(withGradient: false) {
+            try model.forwardTraining(images: images, tokens: tokens, pass: trainingPass(seed: dropoutSeed),
+                                      freezeVision: options.freezeVision)
+        }
         microBatches.append(MicroBatch(images: images, tokens: tokens, seed: Dropout.mix(dropoutSeed ^ 0x4143_4355),
                                        imageFeatures: forward.imageFeatures, textFeatures: forward.textFeatures))
     }
@@ -61,10 +61,10 @@ extension TrainingStep {
         for (slot, micro) in microBatches.enumerated() {
             let pass = trainingPass(seed: micro.seed)
             let kept = keptPatches.map { $0[slot] } ?? maskedPatches(images: micro.images, seed: micro.seed)
-            try bufferBroadcast.beforeForward()
-            let forward = try model.forwardTraining(images: micro.images, tokens: micro.tokens, pass: pass,
-                                                    freezeVision: options.freezeVision, keptPatches: kept)
-            bufferBroadcast.afterForward(withGradient: true)
+            let forward = try bufferBroadcast.forwardPass(withGradient: true) {
+                try model.forwardTraining(images: micro.images, tokens: micro.tokens, pass: pass,
+                                          freezeVision: options.freezeVision, keptPatches: kept)
+            }
             let loss = try dataParallel.loss(
                 imageFeatures: concatenated(microBatches.map(\.imageFeatures), replacing: slot, with: forward.imageFeatures),
                 textFeatures: concatenated(microBatches.map(\.textFeatures), replacing: slot, with: forward.textFeatures),

@@ -22,9 +22,17 @@ final class ModuleBufferBroadcast: @unchecked Sendable {
         buffers = group.isDistributed ? model.stateEntries().filter { $0.kind != .parameter }.map(\.tensor) : []
     }
 
-    /// Call before every forward pass through the model (training, gradient-free caching or validation).
-    func beforeForward() throws {
-        guard broadcastBeforeNextForward, !buffers.isEmpty else { return }
+    /// Runs one forward pass through the model (training, gradient-free caching or validation), `withGradient` saying
+    /// whether it records gradient (DDP's grad-enabled check), with rank 0's buffers copied in first when DDP would.
+    func forwardPass<Result>(withGradient: Bool, _ body: () throws -> Result) throws -> Result {
+        if broadcastBeforeNextForward { try broadcast() }
+        defer { broadcastBeforeNextForward = withGradient }
+        return try body()
+    }
+
+    /// Replaces this rank's buffers by rank 0's.
+    private func broadcast() throws {
+        guard !buffers.isEmpty else { return }
         let values = group.rank == 0 ? buffers.flatMap { $0.contiguous().toArray() } : []
         let bytes = try group.broadcast(values.withUnsafeBytes { Array($0) }, root: 0)
         let expected = buffers.reduce(0) { $0 + $1.count }
@@ -39,10 +47,5 @@ final class ModuleBufferBroadcast: @unchecked Sendable {
                 offset += buffer.count * MemoryLayout<Float>.size
             }
         }
-    }
-
-    /// Call after every forward pass: `withGradient` says whether it recorded gradient (DDP's grad-enabled check).
-    func afterForward(withGradient: Bool) {
-        broadcastBeforeNextForward = withGradient
     }
 }

@@ -93,10 +93,10 @@ public final class TrainingStep: @unchecked Sendable {
                                  keptPatches: [[Int]]? = nil) throws -> ContrastiveLossResult {
         startGradients()
         let pass = trainingPass(seed: dropoutSeed)
-        try bufferBroadcast.beforeForward()
-        let forward = try model.forwardTraining(images: images, tokens: tokens, pass: pass, freezeVision: options.freezeVision,
-                                                keptPatches: keptPatches ?? maskedPatches(images: images, seed: dropoutSeed))
-        bufferBroadcast.afterForward(withGradient: true)
+        let forward = try bufferBroadcast.forwardPass(withGradient: true) {
+            try model.forwardTraining(images: images, tokens: tokens, pass: pass, freezeVision: options.freezeVision,
+                                      keptPatches: keptPatches ?? maskedPatches(images: images, seed: dropoutSeed))
+        }
         let loss = try dataParallel.loss(imageFeatures: forward.imageFeatures, textFeatures: forward.textFeatures,
                                          logitScale: forward.logitScale)
         try model.backward(gradImageFeatures: loss.gradImageFeatures, gradTextFeatures: loss.gradTextFeatures,

@@ -31,10 +31,9 @@ extension Trainer {
             guard let batch = try batches.next() else { break }
             let rows = batch.tokens.count
             // One DDP forward pass without gradient: the first of a validation takes rank 0's BatchNorm statistics.
-            try step.bufferBroadcast.beforeForward()
-            defer { step.bufferBroadcast.afterForward(withGradient: false) }
-            let images = l2Normalize(try model.encodeImage(batch.images)).output
-            let texts = l2Normalize(try model.encodeText(batch.tokens)).output
+            let (images, texts) = try step.bufferBroadcast.forwardPass(withGradient: false) {
+                (l2Normalize(try model.encodeImage(batch.images)).output, l2Normalize(try model.encodeText(batch.tokens)).output)
+            }
             let result = try ContrastiveLoss.compute(imageFeatures: images, textFeatures: texts,
                                                      logitScale: model.logitScaleValue)
             lossSum += Double(result.loss) * Double(rows)
