@@ -12,15 +12,8 @@ import XCTest
 /// With `--gather-with-grad` the two are the same computation. With the default gather (local rows first, gathered
 /// copies without gradient) the reference's DDP average gives the towers half the gradient of the whole batch and
 /// logit_scale all of it; the one-process side reproduces that with `--tower-gradient-scale 0.5`.
-final class DataParallelEquivalenceTests: XCTestCase {
-    private var directory: URL!
+final class DataParallelEquivalenceTests: ScratchDirectoryTestCase {
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ddp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     func testViTBertGatherWithGrad() throws {
         try compare("train-vit-bert2", options: ["--gather-with-grad"], single: [])

@@ -7,20 +7,16 @@ import XCTest
 /// `mpirun -np 2 cnclip train` on a synthetic LMDB (16 train / 8 valid pairs, tiny ViT + BERT without dropout,
 /// `--gather-with-grad`): equal to one process at twice the batch, checkpoints that resume on another world size,
 /// rank-0-only outputs, and a failing or killed rank ending the whole job with a message naming it.
-final class DistributedTrainingTests: XCTestCase {
-    private var directory: URL!
+final class DistributedTrainingTests: ScratchDirectoryTestCase {
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mpitrain-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try super.setUpWithError()
         // The tiny ViT + BERT of the training fixtures (no dropout, so ranks and one process compute alike) with
         // the real vocabulary's size, for captions tokenised with the bundled vocab.txt.
         var config = try XCTUnwrap(try Fixtures.json("training/train-vit-bert2.config.json") as? [String: Any])
         config["vocab_size"] = 21128
         try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     private func arguments(_ lmdb: URL, name: String, batch: Int, extra: [String] = []) -> [String] {
         ["train", "--train-data", lmdb.appendingPathComponent("train").path,

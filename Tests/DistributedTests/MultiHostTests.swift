@@ -9,18 +9,12 @@ import XCTest
 /// agent (ssh on a cluster) replaced by `ip netns exec` into the second, so MPI's wire-up and the gradient traffic
 /// cross a real network interface. Needs root and iproute2 (`make test-multihost` runs only this); the
 /// namespaces are removed afterwards.
-final class MultiHostTests: XCTestCase {
-    private var directory: URL!
+final class MultiHostTests: ScratchDirectoryTestCase {
     private var namespaces: [String] = []
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("multihost-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
 
     override func tearDownWithError() throws {
         for namespace in namespaces { _ = try? Launcher.execute(["ip", "netns", "del", namespace]) }
-        try? FileManager.default.removeItem(at: directory)
+        try super.tearDownWithError()
     }
 
     func testTwoNamespacesMatchOneProcess() throws {

@@ -15,15 +15,8 @@ import XCTest
 /// 1e-5…2e-4 here, and the reference differs from itself as much (up to 8.4e-5 on the same tensors when run with
 /// OpenBLAS's Sandybridge kernels, or from weights perturbed by 1e-7 relative). Key biases are skipped as in
 /// `relativeDifference`.
-final class ReferenceMainTests: XCTestCase {
-    private var directory: URL!
+final class ReferenceMainTests: ScratchDirectoryTestCase {
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("refmain-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     func testViTBertDefaultGather() throws { _ = try compare("vit", tower: "vit") }
     func testViTBertAccumulatedGatherWithGrad() throws { _ = try compare("vit-accum-gwg", tower: "vit") }

@@ -5,15 +5,8 @@ import XCTest
 /// `mpirun -np 2 cnclip extract-features` writes the single process's text and image feature files byte for byte
 /// (batches shared out over the ranks, gathered in order by rank 0), with batch counts that leave one rank
 /// without a batch in the last round; a bad image on one rank ends the job naming that rank.
-final class ShardedExtractionTests: XCTestCase {
-    private var directory: URL!
+final class ShardedExtractionTests: ScratchDirectoryTestCase {
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mpiextract-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     private func arguments(_ data: URL, lmdb: URL, output: String) -> [String] {
         ["extract-features", "--extract-image-feats", "--extract-text-feats",

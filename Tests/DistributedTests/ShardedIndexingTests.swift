@@ -6,18 +6,11 @@ import XCTest
 /// `mpirun -np 2 cnclip index add` against one process, on the demo-trained search fixture model: a new folder gives
 /// the same records and the same feature bytes; a later run over changed files (a new image, a corrupt one, a file
 /// whose bytes changed, one only re-stamped) reports and records the same; LMDB and TSV sources agree too.
-final class ShardedIndexingTests: XCTestCase {
-    private var directory: URL!
+final class ShardedIndexingTests: ScratchDirectoryTestCase {
     private let modelFlags = ["--model-config", Fixtures.url("search/fashion-clip.config.json").path,
                               "--vision-model", "fashion-vit", "--text-model", "fashion-bert",
                               "--resume", Fixtures.url("search/fashion-clip.safetensors").path]
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("shardindex-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     /// Runs `index add` on `index` (one process, or 2 ranks) and returns its JSON summary.
     private func add(_ index: String, ranks: Int?, _ sources: [String], batch: Int = 4) throws -> [String: Any] {
